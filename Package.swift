@@ -1,0 +1,72 @@
+// swift-tools-version:6.1
+
+import PackageDescription
+
+let package = Package(
+    name: "vigil",
+    products: [
+        .executable(name: "vigil", targets: ["vigil"]),
+        .library(name: "VigilNode", targets: ["VigilNode"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // C: what Swift cannot import directly (macros, netlink and connector structs).
+        .target(name: "CVigilShims"),
+        // System libraries: libcap (capability names, dropping privileges), libseccomp (confinement).
+        .systemLibrary(
+            name: "CLibcap",
+            pkgConfig: "libcap",
+            providers: [.apt(["libcap-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibseccomp",
+            pkgConfig: "libseccomp",
+            providers: [.apt(["libseccomp-dev"])]
+        ),
+
+        // One JSON reader and writer, no Foundation.
+        .target(name: "VigilJSON"),
+        // Kernel-facing code: syscalls, file descriptors, byte parsers for /proc and cgroup files,
+        // capabilities and seccomp.
+        .target(
+            name: "VigilKernel",
+            dependencies: ["CVigilShims", "CLibcap", "CLibseccomp"]
+        ),
+        // Node state: cgroup layouts, containers, runtime metadata, workload keys, the inventory.
+        .target(
+            name: "VigilNode",
+            dependencies: ["VigilKernel", "VigilJSON"]
+        ),
+        // The thin command-line front end.
+        .executableTarget(
+            name: "vigil",
+            dependencies: [
+                "VigilNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Benchmarks: an executable, run by hand or by Scripts/bench; never gates tests on time.
+        .executableTarget(
+            name: "vigil-bench",
+            dependencies: ["VigilNode", "VigilKernel"],
+            path: "Benchmarks/vigil-bench"
+        ),
+
+        .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON"]),
+        .testTarget(name: "VigilKernelTests", dependencies: ["VigilKernel"]),
+        .testTarget(
+            name: "VigilNodeTests",
+            dependencies: ["VigilNode", "VigilKernel", "VigilJSON"]
+        ),
+    ]
+)
+
+for target in package.targets where [.executable, .test, .regular].contains(target.type) {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,156 @@
+import CVigilShims
+import Glibc
+
+/// What is known of one process from a single pass over its /proc files.
+public struct ProcessSnapshot: Equatable, Sendable {
+    public var pid: Int32
+    public var ppid: Int32
+    /// Clock ticks since boot; with `pid` the process's identity (pids are reused, start times are not).
+    public var startTime: UInt64
+    public var comm: String
+    /// nil for kernel threads and when the link cannot be read (not permitted, or the process exited).
+    public var exe: ExecutablePath?
+    public var cmdline: [String]
+    /// The command line was longer than the read limit and is cut.
+    public var cmdlineTruncated: Bool
+    public var status: ProcStatus
+
+    public init(
+        pid: Int32, ppid: Int32, startTime: UInt64, comm: String, exe: ExecutablePath?, cmdline: [String],
+        cmdlineTruncated: Bool = false, status: ProcStatus
+    ) {
+        self.pid = pid
+        self.ppid = ppid
+        self.startTime = startTime
+        self.comm = comm
+        self.exe = exe
+        self.cmdline = cmdline
+        self.cmdlineTruncated = cmdlineTruncated
+        self.status = status
+    }
+}
+
+/// Reads processes from a /proc directory through one directory descriptor and one reused buffer.
+///
+/// Each process is read through a descriptor of its own /proc/PID directory, so every file comes from
+/// the same process even if its pid is reused meanwhile; a process that exits mid-read yields nil.
+public struct ProcReader: ~Copyable {
+    public let root: String
+    private let directory: FileDescriptor
+    private var buffer = ReadBuffer(capacity: 8192)
+    /// The longest command line read, in bytes; longer ones are cut (and marked) so one process with a
+    /// huge argv cannot make the agent allocate without bound.
+    public var cmdlineLimit = 64 * 1024
+    public var recorder: (any FileRecorder)?
+
+    public init(root: String) throws(SystemError) {
+        self.root = root
+        self.directory = try FileDescriptor.openDirectory(root)
+    }
+
+    /// The pids of every process now in /proc, ascending.
+    public func listPids() -> [Int32] {
+        var pids: [Int32] = []
+        _ = directory.forEachEntry { name, _ in
+            guard let pid = ProcReader.pidValue(name) else { return }
+            pids.append(pid)
+        }
+        return pids.sorted()
+    }
+
+    static func pidValue(_ name: UnsafePointer<CChar>) -> Int32? {
+        var value: Int32 = 0
+        var index = 0
+        while name[index] != 0 {
+            let c = UInt8(bitPattern: name[index])
+            guard c >= 0x30, c <= 0x39, index < 10 else { return nil }
+            value = value &* 10 &+ Int32(c - 0x30)
+            index += 1
+        }
+        return index > 0 && value > 0 ? value : nil
+    }
+
+    /// Reads stat, status, cmdline and exe of `pid`. Returns nil when the process is gone or its
+    /// files are malformed; never throws for a vanished process.
+    public mutating func read(pid: Int32) -> ProcessSnapshot? {
+        guard let process = try? directory.open(relative: String(pid), directory: true) else { return nil }
+        let prefix = recorder == nil ? "" : "\(pid)/"
+
+        guard readFile(process, "stat", recordAs: prefix) != nil else { return nil }
+        guard let stat = ProcStat.parse(buffer.bytes[...]) else { return nil }
+        guard readFile(process, "status", recordAs: prefix) != nil else { return nil }
+        guard let status = ProcStatus.parse(buffer.bytes[...]) else { return nil }
+
+        var cmdline: [String] = []
+        var truncated = false
+        if let complete = readFile(process, "cmdline", recordAs: prefix, limit: cmdlineLimit) {
+            cmdline = ProcCmdline.parse(buffer.bytes[...])
+            truncated = !complete
+        } else {
+            return nil
+        }
+
+        var exe: ExecutablePath?
+        if case .success(let target) = process.readLink(relative: "exe") {
+            exe = target.withParserInput { ExecutablePath.parse($0) }
+            recorder?.recordLink(.proc, prefix + "exe", target: target)
+        }
+        return ProcessSnapshot(
+            pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, comm: stat.comm, exe: exe,
+            cmdline: cmdline, cmdlineTruncated: truncated, status: status)
+    }
+
+    /// Reads only `/proc/PID/stat`: the cheap check of identity and parent.
+    public mutating func readStat(pid: Int32) -> ProcStat? {
+        guard let process = try? directory.open(relative: String(pid), directory: true) else { return nil }
+        guard readFile(process, "stat", recordAs: recorder == nil ? "" : "\(pid)/") != nil else { return nil }
+        return ProcStat.parse(buffer.bytes[...])
+    }
+
+    /// The cgroups of `pid`, or nil when it is gone.
+    public mutating func readCgroups(pid: Int32) -> [CgroupMembership]? {
+        guard let process = try? directory.open(relative: String(pid), directory: true) else { return nil }
+        guard readFile(process, "cgroup", recordAs: recorder == nil ? "" : "\(pid)/") != nil else { return nil }
+        return CgroupMembership.parse(buffer.bytes[...])
+    }
+
+    /// The mounts `pid` sees, or nil when it is gone.
+    public mutating func readMounts(pid: Int32) -> [MountEntry]? {
+        guard let process = try? directory.open(relative: String(pid), directory: true) else { return nil }
+        guard readFile(process, "mountinfo", recordAs: recorder == nil ? "" : "\(pid)/", limit: 4 << 20) != nil
+        else { return nil }
+        return MountEntry.parse(buffer.bytes[...])
+    }
+
+    /// The namespace `type` (`pid`, `net`, `mnt`, `ipc`, `uts`, `user`, `cgroup`) of `pid`, by the
+    /// `ns/TYPE` link; `pid` 0 means the reader's own process (`self`).
+    public func namespace(pid: Int32, _ type: String) -> NamespaceLink? {
+        let path = (pid == 0 ? "self" : String(pid)) + "/ns/" + type
+        guard case .success(let target) = directory.readLink(relative: path) else { return nil }
+        recorder?.recordLink(.proc, path, target: target)
+        return target.withParserInput { NamespaceLink.parse($0) }
+    }
+
+    /// A small file under the /proc root, such as `sys/kernel/cap_last_cap`, trimmed; nil when absent.
+    public mutating func readValue(_ path: String) -> String? {
+        guard let file = try? directory.open(relative: path) else { return nil }
+        guard case .success = file.readAll(into: &buffer, limit: 64 * 1024) else { return nil }
+        recorder?.recordFile(.proc, path, buffer.bytes)
+        return Bytes.string(Bytes.trimmed(buffer.bytes[...]))
+    }
+
+    /// Reads `name` under the process directory into the buffer. Returns nil when it cannot be read,
+    /// else whether it was read completely (false: cut at `limit`).
+    @discardableResult
+    private mutating func readFile(
+        _ process: borrowing FileDescriptor, _ name: String, recordAs prefix: String, limit: Int = 1 << 20
+    ) -> Bool? {
+        guard let file = try? process.open(relative: name) else { return nil }
+        switch file.readAll(into: &buffer, limit: limit) {
+        case .failure: return nil
+        case .success(let complete):
+            recorder?.recordFile(.proc, prefix + name, buffer.bytes)
+            return complete
+        }
+    }
+}
