@@ -32,8 +32,8 @@ public struct PidCounters: Equatable, Sendable {
 }
 
 /// One mounted cgroup hierarchy (or a directory laid out like one), read through a directory
-/// descriptor at its root. Paths are relative to that root and start with `/`.
-public struct CgroupHierarchy: ~Copyable {
+/// descriptor at its root, which it owns. Paths are relative to that root and start with `/`.
+public final class CgroupHierarchy {
     /// Where the hierarchy's root is, such as `/sys/fs/cgroup/unified`.
     public let root: String
     /// The path of the root relative to the cgroup root, for recording (`unified`, `pids`, or empty).
@@ -75,7 +75,7 @@ public struct CgroupHierarchy: ~Copyable {
     }
 
     /// Reads `file` in the cgroup at `path` into the buffer; false when absent or unreadable.
-    private mutating func load(_ path: String, _ file: String) -> Bool {
+    private func load(_ path: String, _ file: String) -> Bool {
         let relative = Self.relative(path, file)
         guard let fd = try? directory.open(relative: relative) else { return false }
         guard case .success = fd.readAll(into: &buffer, limit: 16 << 20) else { return false }
@@ -89,12 +89,12 @@ public struct CgroupHierarchy: ~Copyable {
     }
 
     /// True when `file` exists in the cgroup at `path` (read, so a recording captures it).
-    public mutating func has(_ path: String, _ file: String) -> Bool {
+    public func has(_ path: String, _ file: String) -> Bool {
         load(path, file)
     }
 
     /// The process ids in `cgroup.procs` of the cgroup at `path`, deduplicated; empty when absent.
-    public mutating func processes(_ path: String) -> [Int32] {
+    public func processes(_ path: String) -> [Int32] {
         guard load(path, "cgroup.procs") else { return [] }
         var pids: [Int32] = []
         Bytes.forEachLine(buffer.bytes[...]) { line in
@@ -110,7 +110,7 @@ public struct CgroupHierarchy: ~Copyable {
     }
 
     /// The PID counters of the cgroup at `path`; nil when it has no pids controller files.
-    public mutating func pidCounters(_ path: String) -> PidCounters? {
+    public func pidCounters(_ path: String) -> PidCounters? {
         guard load(path, "pids.current") else { return nil }
         var counters = PidCounters(current: Bytes.decimal(Bytes.trimmed(buffer.bytes[...])))
         if load(path, "pids.max") { counters.max = PidCounters.parseLimit(buffer.bytes[...]) }
@@ -119,7 +119,7 @@ public struct CgroupHierarchy: ~Copyable {
     }
 
     /// A small file's trimmed text, such as `memory.max`; nil when absent.
-    public mutating func value(_ path: String, _ file: String) -> String? {
+    public func value(_ path: String, _ file: String) -> String? {
         guard load(path, file) else { return nil }
         return Bytes.string(Bytes.trimmed(buffer.bytes[...]))
     }

@@ -2,7 +2,7 @@ import CVigilShims
 import Glibc
 
 /// What is known of one process from a single pass over its /proc files.
-public struct ProcessSnapshot: Equatable, Sendable {
+public struct ProcessRecord: Equatable, Sendable {
     public var pid: Int32
     public var ppid: Int32
     /// Clock ticks since boot; with `pid` the process's identity (pids are reused, start times are not).
@@ -72,7 +72,7 @@ public struct ProcReader: ~Copyable {
 
     /// Reads stat, status, cmdline and exe of `pid`. Returns nil when the process is gone or its
     /// files are malformed; never throws for a vanished process.
-    public mutating func read(pid: Int32) -> ProcessSnapshot? {
+    public mutating func read(pid: Int32) -> ProcessRecord? {
         guard let process = try? directory.open(relative: String(pid), directory: true) else { return nil }
         let prefix = recorder == nil ? "" : "\(pid)/"
 
@@ -95,7 +95,7 @@ public struct ProcReader: ~Copyable {
             exe = target.withParserInput { ExecutablePath.parse($0) }
             recorder?.recordLink(.proc, prefix + "exe", target: target)
         }
-        return ProcessSnapshot(
+        return ProcessRecord(
             pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, comm: stat.comm, exe: exe,
             cmdline: cmdline, cmdlineTruncated: truncated, status: status)
     }

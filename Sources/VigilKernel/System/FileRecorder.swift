@@ -13,4 +13,6 @@ public enum RecordArea: Sendable {
 public protocol FileRecorder: AnyObject {
     func recordFile(_ area: RecordArea, _ path: String, _ bytes: UnsafeRawBufferPointer)
     func recordLink(_ area: RecordArea, _ path: String, target: [UInt8])
+    /// A directory whose existence (not its contents) was read.
+    func recordDirectory(_ area: RecordArea, _ path: String)
 }

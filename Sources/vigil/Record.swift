@@ -1,0 +1,58 @@
+import ArgumentParser
+import VigilKernel
+import VigilNode
+
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Capture this node's container files into a fixture directory that `vigil ps` replays.",
+        discussion: """
+            Copies every file `vigil ps` reads (the containers' /proc files, the cgroup files, runtime \
+            metadata) into DIR, laid out like a host root, and writes DIR/expected-ps.json, the inventory \
+            taken from those same files. `vigil ps --json --host-root DIR` then prints the same inventory \
+            (but for its time). Attach DIR to a bug report: it holds command lines of container processes, \
+            and with --all of host processes too.
+            """
+    )
+
+    @OptionGroup var node: NodeOptions
+
+    @Option(help: ArgumentHelp("The fixture directory to create (must not exist or be empty).", valueName: "DIR"))
+    var out: String
+
+    @Flag(help: "Also capture host processes (for `vigil ps --all`).")
+    var all = false
+
+    func validate() throws {
+        if FileSystem.exists(out), !FileSystem.isEmptyDirectory(out) {
+            throw ValidationError("--out \(out): exists and is not an empty directory")
+        }
+    }
+
+    func run() throws {
+        let paths = node.paths
+        let recorder = NodeRecorder(output: out, paths: paths)
+        do {
+            try FileSystem.makeDirectories(out)
+        } catch {
+            throw fail(error.description)
+        }
+        let inventory: Inventory
+        do {
+            inventory = try InventoryCollector.collect(paths: paths, includeHost: all, recorder: recorder)
+        } catch {
+            throw fail(error.description)
+        }
+        recorder.recordHostname(inventory.hostname)
+        do {
+            try FileSystem.writeFile(NodePaths.join(out, all ? "expected-ps-all.json" : "expected-ps.json"), inventory.json())
+        } catch {
+            throw fail(error.description)
+        }
+        if let failure = recorder.failure {
+            throw fail("recording was incomplete: \(failure)")
+        }
+        let processes = inventory.containers.reduce(0) { $0 + $1.processes.count }
+        print("recorded \(inventory.containers.count) containers, \(processes) processes into \(out)")
+    }
+}
