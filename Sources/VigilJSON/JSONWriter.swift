@@ -136,8 +136,32 @@ public struct JSONWriter: Sendable {
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// Hands the bytes written so far to `sink` and empties the buffer, keeping the nesting state, so a
+    /// large document streams out in pieces instead of being held whole.
+    public mutating func flush(_ sink: ([UInt8]) -> Void) {
+        guard !bytes.isEmpty else { return }
+        sink(bytes)
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F
+    }
+
     private mutating func appendQuoted(_ value: String) {
         bytes.append(0x22)
+        var value = value
+        let plain = value.withUTF8 { utf8 in
+            if !utf8.contains(where: Self.needsEscape) {
+                bytes.append(contentsOf: utf8)
+                return true
+            }
+            return false
+        }
+        if plain {
+            bytes.append(0x22)
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case 0x22: bytes.append(contentsOf: [0x5C, 0x22])

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import VigilKernel
 import VigilNode
 
@@ -31,7 +32,8 @@ struct PS: ParsableCommand {
             throw fail(error.description)
         }
         if json {
-            FileSystem.writeStandardOutput(inventory.json())
+            // Indented for a person at a terminal, one compact line for a pipe or a file.
+            inventory.writeJSON(indent: isatty(1) == 1 ? 2 : 0) { FileSystem.writeStandardOutput($0) }
         } else {
             FileSystem.writeStandardOutput(Array(inventory.text().utf8))
         }

@@ -78,7 +78,7 @@ public final class CgroupHierarchy {
     private func load(_ path: String, _ file: String) -> Bool {
         let relative = Self.relative(path, file)
         guard let fd = try? directory.open(relative: relative) else { return false }
-        guard case .success = fd.readAll(into: &buffer, limit: 16 << 20) else { return false }
+        guard case .success = fd.readAll(into: &buffer, limit: 16 << 20, shortReadEnds: true) else { return false }
         recorder?.recordFile(.cgroup, name.isEmpty ? relative : name + "/" + relative, buffer.bytes)
         return true
     }

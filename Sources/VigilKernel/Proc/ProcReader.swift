@@ -146,7 +146,7 @@ public struct ProcReader: ~Copyable {
         _ process: borrowing FileDescriptor, _ name: String, recordAs prefix: String, limit: Int = 1 << 20
     ) -> Bool? {
         guard let file = try? process.open(relative: name) else { return nil }
-        switch file.readAll(into: &buffer, limit: limit) {
+        switch file.readAll(into: &buffer, limit: limit, shortReadEnds: true) {
         case .failure: return nil
         case .success(let complete):
             recorder?.recordFile(.proc, prefix + name, buffer.bytes)

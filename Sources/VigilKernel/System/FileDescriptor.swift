@@ -61,7 +61,13 @@ public struct FileDescriptor: ~Copyable {
 
     /// Reads the whole file (from offset 0) into `buffer`, growing it up to `limit` bytes.
     /// Returns false when the file was longer than `limit` (the buffer holds its first `limit` bytes).
-    public func readAll(into buffer: inout ReadBuffer, limit: Int = 1 << 20) -> Result<Bool, Errno> {
+    ///
+    /// - Parameter shortReadEnds: a read that returns less than asked means the end of the file. True
+    ///   for kernel-generated files (/proc, cgroupfs), which produce their whole text in one read when
+    ///   the buffer is large enough; it saves the final zero-length read, one system call per file.
+    public func readAll(into buffer: inout ReadBuffer, limit: Int = 1 << 20, shortReadEnds: Bool = false)
+        -> Result<Bool, Errno>
+    {
         buffer.count = 0
         while true {
             if buffer.count == buffer.capacity {
@@ -71,7 +77,9 @@ public struct FileDescriptor: ~Copyable {
             let space = buffer.capacity - buffer.count
             switch system_read(rawValue, buffer.base + buffer.count, space) {
             case .success(0): return .success(true)
-            case .success(let n): buffer.count += n
+            case .success(let n):
+                buffer.count += n
+                if shortReadEnds && n < space { return .success(true) }
             case .failure(let errno): return .failure(errno)
             }
         }

@@ -2,9 +2,18 @@ import VigilJSON
 import VigilKernel
 
 extension Inventory {
-    /// The inventory JSON of `vigil ps --json` (see the README for every field).
+    /// The inventory JSON of `vigil ps --json` (see the README for every field), whole.
     public func json(indent: Int = 2) -> [UInt8] {
-        var out = JSONWriter(indent: indent, capacity: 4096 + containers.count * 4096)
+        var whole: [UInt8] = []
+        writeJSON(indent: indent) { whole.append(contentsOf: $0) }
+        return whole
+    }
+
+    /// Streams the inventory JSON to `sink` in pieces of about 64 KiB, so memory does not grow with
+    /// the size of the output.
+    public func writeJSON(indent: Int = 2, to sink: ([UInt8]) -> Void) {
+        let chunk = 64 * 1024
+        var out = JSONWriter(indent: indent, capacity: chunk * 2)
         out.beginObject()
         out.key("hostname")
         out.string(hostname)
@@ -14,7 +23,9 @@ extension Inventory {
         out.string(cgroupMode.rawValue)
         out.key("containers")
         out.beginArray()
-        for container in containers { container.write(to: &out) }
+        for container in containers {
+            container.write(to: &out, flushingAt: chunk, to: sink)
+        }
         out.endArray()
         if let hostGroups {
             out.key("host")
@@ -29,7 +40,10 @@ extension Inventory {
                 out.string(group.workload.rawValue)
                 out.key("processes")
                 out.beginArray()
-                for process in group.processes { process.write(to: &out) }
+                for process in group.processes {
+                    process.write(to: &out)
+                    if out.bytes.count >= chunk { out.flush(sink) }
+                }
                 out.endArray()
                 out.endObject()
             }
@@ -38,14 +52,13 @@ extension Inventory {
         out.key("warnings")
         out.strings(warnings.map(\.message))
         out.endObject()
-        var bytes = out.bytes
-        bytes.append(0x0A)
-        return bytes
+        out.flush(sink)
+        sink([0x0A])
     }
 }
 
 extension Container {
-    func write(to out: inout JSONWriter) {
+    func write(to out: inout JSONWriter, flushingAt chunk: Int = .max, to sink: ([UInt8]) -> Void = { _ in }) {
         out.beginObject()
         out.key("id")
         out.string(id)
@@ -89,7 +102,10 @@ extension Container {
         out.endObject()
         out.key("processes")
         out.beginArray()
-        for process in processes { process.write(to: &out) }
+        for process in processes {
+            process.write(to: &out)
+            if out.bytes.count >= chunk { out.flush(sink) }
+        }
         out.endArray()
         out.endObject()
     }

@@ -12,8 +12,9 @@ public enum InventoryCollector {
     /// - Parameters:
     ///   - includeHost: also report host processes, grouped by cgroup (`vigil ps --all`).
     ///   - recorder: receives a copy of every file read (`vigil record`).
+    ///   - parallelReads: read /proc on several threads when there are many processes (off when recording).
     public static func collect(
-        paths: NodePaths, includeHost: Bool = false, recorder: (any FileRecorder)? = nil
+        paths: NodePaths, includeHost: Bool = false, recorder: (any FileRecorder)? = nil, parallelReads: Bool = true
     ) throws(InventoryError) -> Inventory {
         let layout: CgroupLayout
         do {
@@ -40,24 +41,21 @@ public enum InventoryCollector {
             }
         }
 
+        // Read every container process once; in parallel when there are many (the reads are independent
+        // and the kernel serves them from both cores), in order when recording.
+        let orderedMatches = matches.sorted(by: { $0.key < $1.key })
+        let work: [[Int32]] = orderedMatches.map { cgroup, _ in Self.uniqueSorted(containerPids[cgroup] ?? []) }
+        let records = ProcessBatchReader.read(work, procRoot: paths.procRoot, reader: &proc, parallel: parallelReads && recorder == nil)
+
         let files = HostFiles(root: paths.hostRoot, recorder: recorder)
         let metadataReader = MetadataReader(files: files)
         var containers: [Container] = []
         var seenPids = Set<Int32>()
-        for (cgroup, match) in matches.sorted(by: { $0.key < $1.key }) {
-            var pids = containerPids[cgroup] ?? []
-            pids.sort()
-            var processes: [ProcessRecord] = []
-            var previous: Int32 = 0
-            for pid in pids where pid != previous {
-                previous = pid
-                if let process = proc.read(pid: pid) {
-                    processes.append(process)
-                    seenPids.insert(pid)
-                }
-            }
+        for (index, (cgroup, match)) in orderedMatches.enumerated() {
+            let processes = records[index]
             // A cgroup with no live process is a leftover of a container that stopped.
             guard !processes.isEmpty else { continue }
+            for process in processes { seenPids.insert(process.pid) }
 
             let metadata = metadataReader.metadata(for: match)
             var counters: PidCounters
@@ -102,6 +100,13 @@ public enum InventoryCollector {
             hostname: hostname(paths, files: files), time: Timestamp.now(), cgroupMode: layout.mode,
             lastCapability: lastCapability, containers: containers, hostGroups: hostGroups,
             warnings: metadataReader.warnings)
+    }
+
+    static func uniqueSorted(_ pids: [Int32]) -> [Int32] {
+        var unique: [Int32] = []
+        unique.reserveCapacity(pids.count)
+        for pid in pids.sorted() where unique.last != pid { unique.append(pid) }
+        return unique
     }
 
     /// The live node's host name, or for another root (a fixture, a mounted host) its `etc/hostname`.
