@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Vigil's tests need, if missing. Idempotent and quiet
-# unless it installs something. Run as root. Extra package names may be given as arguments.
+# Installs the Debian packages Vigil needs, if missing. Idempotent and quiet unless it installs
+# something. Run as root.
+#     deps.sh            what the tests need (build libraries, Docker, busybox, rsyslog)
+#     deps.sh --build    only what building and running the agent needs (libcap-dev, libseccomp-dev)
+# Extra package names may be given as further arguments.
 set -euo pipefail
 
-packages=(libcap-dev libseccomp-dev docker.io busybox-static rsyslog procps "$@")
+if [ "${1:-}" = "--build" ]; then
+    shift
+    packages=(libcap-dev libseccomp-dev "$@")
+else
+    packages=(libcap-dev libseccomp-dev docker.io busybox-static rsyslog procps "$@")
+fi
 
 missing=()
 for p in "${packages[@]}"; do
