@@ -56,3 +56,69 @@ int vigil_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 #include <sys/mman.h>
 int vigil_memfd_create(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <linux/cn_proc.h>
+
+int vigil_connector_open(int receive_buffer, int *forced) {
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+    if (fd < 0) {
+        return -1;
+    }
+    *forced = 0;
+    if (receive_buffer > 0) {
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer, sizeof(receive_buffer)) == 0) {
+            *forced = 1;
+        } else {
+            (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+        }
+    }
+    struct sockaddr_nl address;
+    memset(&address, 0, sizeof(address));
+    address.nl_family = AF_NETLINK;
+    address.nl_groups = CN_IDX_PROC;
+    address.nl_pid = 0;
+    if (bind(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int vigil_connector_subscribe(int fd, int listen, int with_filter, uint32_t event_mask) {
+    unsigned char request[NLMSG_LENGTH(sizeof(struct cn_msg) + 8)];
+    memset(request, 0, sizeof(request));
+    size_t payload = with_filter ? 8 : 4;
+    struct nlmsghdr *header = (struct nlmsghdr *)request;
+    header->nlmsg_len = (uint32_t)NLMSG_LENGTH(sizeof(struct cn_msg) + payload);
+    header->nlmsg_type = NLMSG_DONE;
+    header->nlmsg_pid = 0;
+    struct cn_msg *message = (struct cn_msg *)NLMSG_DATA(header);
+    message->id.idx = CN_IDX_PROC;
+    message->id.val = CN_VAL_PROC;
+    message->len = (uint16_t)payload;
+    uint32_t words[2] = {listen ? PROC_CN_MCAST_LISTEN : PROC_CN_MCAST_IGNORE, event_mask};
+    memcpy(message->data, words, payload);
+
+    struct sockaddr_nl kernel;
+    memset(&kernel, 0, sizeof(kernel));
+    kernel.nl_family = AF_NETLINK;
+    ssize_t sent;
+    do {
+        sent = sendto(fd, request, header->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
+    } while (sent < 0 && errno == EINTR);
+    return sent < 0 ? -1 : 0;
+}
+
+size_t vigil_nlmsghdr_size(void) { return sizeof(struct nlmsghdr); }
+size_t vigil_cn_msg_size(void) { return sizeof(struct cn_msg); }
+
+int vigil_set_thread_name(const char *name) { return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0); }
+int vigil_get_thread_name(char *buffer) { return prctl(PR_GET_NAME, (unsigned long)buffer, 0, 0, 0); }
+int vigil_gettid(void) { return (int)syscall(SYS_gettid); }

@@ -36,4 +36,27 @@ int vigil_set_no_new_privs(void);
 /// `memfd_create(2)` with MFD_CLOEXEC.
 int vigil_memfd_create(const char *name);
 
+/// Opens a netlink connector socket bound to the process-events group (`CN_IDX_PROC`), with a receive
+/// buffer of `receive_buffer` bytes (SO_RCVBUFFORCE when permitted, else SO_RCVBUF, which the kernel
+/// caps at rmem_max). Returns the descriptor, or -1 with errno. `*forced` says whether the forced size
+/// was accepted.
+int vigil_connector_open(int receive_buffer, int *forced);
+
+/// Sends the process-events subscription: `PROC_CN_MCAST_LISTEN` (listen = 1) or `PROC_CN_MCAST_IGNORE`.
+/// With `with_filter`, the 8-byte `struct proc_input` (kernel 6.6 and later) carrying `event_mask`;
+/// without, the 4-byte form every kernel accepts. Returns 0, or -1 with errno.
+int vigil_connector_subscribe(int fd, int listen, int with_filter, uint32_t event_mask);
+
+/// Sizes of the connector headers, for parsing received datagrams.
+size_t vigil_nlmsghdr_size(void);
+size_t vigil_cn_msg_size(void);
+
+/// Sets the calling thread's name (`prctl(PR_SET_NAME)`), which makes the kernel raise a
+/// `PROC_EVENT_COMM` for it: Vigil uses that to check that its connector subscription delivers events.
+int vigil_set_thread_name(const char *name);
+/// The calling thread's name into `buffer` (at least 16 bytes).
+int vigil_get_thread_name(char *buffer);
+/// The calling thread's id (`gettid`).
+int vigil_gettid(void);
+
 #endif
