@@ -122,3 +122,33 @@ size_t vigil_cn_msg_size(void) { return sizeof(struct cn_msg); }
 int vigil_set_thread_name(const char *name) { return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0); }
 int vigil_get_thread_name(char *buffer) { return prctl(PR_GET_NAME, (unsigned long)buffer, 0, 0, 0); }
 int vigil_gettid(void) { return (int)syscall(SYS_gettid); }
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+
+int vigil_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+void vigil_name_thread(const char *name) { (void)pthread_setname_np(pthread_self(), name); }
+
+int vigil_signalfd_for_termination_and_reload(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) {
+        return -1;
+    }
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int vigil_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof(info));
+    if (n == (ssize_t)sizeof(info)) {
+        return (int)info.ssi_signo;
+    }
+    return n < 0 && errno != EAGAIN ? -1 : 0;
+}

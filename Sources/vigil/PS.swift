@@ -29,7 +29,7 @@ struct PS: ParsableCommand {
         do {
             inventory = try InventoryCollector.collect(paths: node.paths, includeHost: all)
         } catch {
-            throw fail(error.description)
+            throw fail(error)
         }
         if json {
             // Indented for a person at a terminal, one compact line for a pipe or a file.

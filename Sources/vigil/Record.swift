@@ -41,7 +41,10 @@ struct Record: ParsableCommand {
         do {
             inventory = try InventoryCollector.collect(paths: paths, includeHost: all, recorder: recorder)
         } catch {
-            throw fail(error.description)
+            throw fail(error)
+        }
+        for warning in inventory.warnings {
+            FileSystem.writeStandardError("vigil: warning: \(warning)\n")
         }
         recorder.recordHostname(inventory.hostname)
         do {

@@ -54,6 +54,9 @@ struct NodeOptions: ParsableArguments {
         for (flag, path) in [("--host-root", hostRoot), ("--proc-root", procRoot), ("--cgroup-root", cgroupRoot)] {
             guard let path else { continue }
             if !FileSystem.exists(path) { throw ValidationError("\(flag) \(path): no such directory") }
+            if (try? FileDescriptor.openDirectory(path)) == nil {
+                throw ValidationError("\(flag) \(path): not a directory")
+            }
         }
     }
 }
@@ -67,5 +70,16 @@ extension ParsableCommand {
     func fail(_ message: String) -> ExitCode {
         FileSystem.writeStandardError("vigil: \(message)\n")
         return ExitCode.failure
+    }
+
+    /// Bad input named on the command line (exit status 2).
+    func badInput(_ message: String) -> ExitCode {
+        FileSystem.writeStandardError("vigil: \(message)\n")
+        return ExitCode(2)
+    }
+
+    /// The exit for an inventory failure: 2 when the user pointed at something that is not a node tree.
+    func fail(_ error: InventoryError) -> ExitCode {
+        error.isBadInput ? badInput(error.description) : fail(error.description)
     }
 }

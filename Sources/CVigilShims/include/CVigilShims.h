@@ -59,4 +59,14 @@ int vigil_get_thread_name(char *buffer);
 /// The calling thread's id (`gettid`).
 int vigil_gettid(void);
 
+/// A non-blocking, close-on-exec eventfd.
+int vigil_eventfd(void);
+/// Names a thread (`pthread_setname_np`), for ps and debuggers.
+void vigil_name_thread(const char *name);
+/// A close-on-exec, non-blocking signalfd for SIGINT, SIGTERM and SIGHUP, after blocking those
+/// signals in the calling thread (threads started afterwards inherit the mask). -1 with errno on error.
+int vigil_signalfd_for_termination_and_reload(void);
+/// Reads one pending signal from a signalfd: its number, 0 when none, -1 on error.
+int vigil_signalfd_read(int fd);
+
 #endif

@@ -56,6 +56,16 @@ public final class CgroupHierarchy {
         return result
     }
 
+    /// The cgroup at `path` and its descendants; empty when it does not exist.
+    public func walk(under path: String, maxDepth: Int = 16) -> [String] {
+        let relative = path.drop(while: { $0 == "/" })
+        if relative.isEmpty { return walk(maxDepth: maxDepth) }
+        guard let start = try? directory.open(relative: String(relative), directory: true) else { return [] }
+        var result = [path]
+        walk(start, path: path, depth: 0, maxDepth: maxDepth, descend: { _ in true }, into: &result)
+        return result
+    }
+
     private func walk(
         _ fd: borrowing FileDescriptor, path: String, depth: Int, maxDepth: Int, descend: (String) -> Bool,
         into result: inout [String]

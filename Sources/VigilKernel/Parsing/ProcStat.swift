@@ -8,14 +8,19 @@ public struct ProcStat: Equatable, Sendable {
     public var threads: Int32
     /// Start time in clock ticks since boot (field 22): with the pid, the identity of a process.
     public var startTime: UInt64
+    /// The controlling terminal (field 7, `tty_nr`): 0 when none.
+    public var tty: UInt32
 
-    public init(pid: Int32, comm: String, state: UInt8, ppid: Int32, threads: Int32, startTime: UInt64) {
+    public init(
+        pid: Int32, comm: String, state: UInt8, ppid: Int32, threads: Int32, startTime: UInt64, tty: UInt32 = 0
+    ) {
         self.pid = pid
         self.comm = comm
         self.state = state
         self.ppid = ppid
         self.threads = threads
         self.startTime = startTime
+        self.tty = tty
     }
 
     /// Parses the contents of `/proc/PID/stat`. The comm is between the first `(` and the *last* `)`,
@@ -30,12 +35,14 @@ public struct ProcStat: Equatable, Sendable {
         var state: UInt8 = 0
         var ppid: Int64?
         var threads: Int64?
+        var tty: Int64 = 0
         var startTime: UInt64?
         var index = 0
         Bytes.forEachField(bytes[(close + 1)...]) { field in
             switch index {
             case 0: state = field.first ?? 0
             case 1: ppid = Bytes.signedDecimal(field)
+            case 4: tty = Bytes.signedDecimal(field) ?? 0
             case 17: threads = Bytes.signedDecimal(field)
             case 19:
                 startTime = Bytes.decimal(field)
@@ -49,6 +56,6 @@ public struct ProcStat: Equatable, Sendable {
         let threadCount = Int32(clamping: threads ?? 1)
         return ProcStat(
             pid: Int32(pid), comm: comm, state: state, ppid: Int32(ppid), threads: threadCount,
-            startTime: startTime)
+            startTime: startTime, tty: UInt32(truncatingIfNeeded: tty))
     }
 }

@@ -14,11 +14,14 @@ public struct ProcessRecord: Equatable, Sendable {
     /// The command line was longer than the read limit and is cut.
     public var cmdlineTruncated: Bool
     public var status: ProcStatus
+    /// The controlling terminal (`tty_nr` of stat): 0 when none.
+    public var tty: UInt32
 
     public init(
         pid: Int32, ppid: Int32, startTime: UInt64, comm: String, exe: ExecutablePath?, cmdline: [String],
-        cmdlineTruncated: Bool = false, status: ProcStatus
+        cmdlineTruncated: Bool = false, status: ProcStatus, tty: UInt32 = 0
     ) {
+        self.tty = tty
         self.pid = pid
         self.ppid = ppid
         self.startTime = startTime
@@ -28,6 +31,15 @@ public struct ProcessRecord: Equatable, Sendable {
         self.cmdlineTruncated = cmdlineTruncated
         self.status = status
     }
+}
+
+/// Which optional /proc files `ProcReader.read(pid:fields:)` reads besides stat and status.
+public struct ProcFields: OptionSet, Sendable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let cmdline = ProcFields(rawValue: 1)
+    public static let exe = ProcFields(rawValue: 2)
+    public static let cgroup = ProcFields(rawValue: 4)
 }
 
 /// Reads processes from a /proc directory through one directory descriptor and one reused buffer.
@@ -73,6 +85,13 @@ public struct ProcReader: ~Copyable {
     /// Reads stat, status, cmdline and exe of `pid`. Returns nil when the process is gone or its
     /// files are malformed; never throws for a vanished process.
     public mutating func read(pid: Int32) -> ProcessRecord? {
+        read(pid: pid, fields: [.cmdline, .exe])?.record
+    }
+
+    /// Reads stat and status of `pid`, and the optional `fields`, through one descriptor of its
+    /// /proc directory. With `.cgroup`, also returns the process's cgroup path used for container
+    /// matching (`CgroupMembership.primaryPath`).
+    public mutating func read(pid: Int32, fields: ProcFields) -> (record: ProcessRecord, cgroup: String?)? {
         guard let process = try? directory.open(relative: String(pid), directory: true) else { return nil }
         let prefix = recorder == nil ? "" : "\(pid)/"
 
@@ -81,23 +100,38 @@ public struct ProcReader: ~Copyable {
         guard readFile(process, "status", recordAs: prefix) != nil else { return nil }
         guard let status = ProcStatus.parse(buffer.bytes[...]) else { return nil }
 
+        var cgroup: String?
+        if fields.contains(.cgroup) {
+            guard readFile(process, "cgroup", recordAs: prefix) != nil else { return nil }
+            cgroup = CgroupMembership.primaryPath(CgroupMembership.parse(buffer.bytes[...]))
+        }
+
         var cmdline: [String] = []
         var truncated = false
-        if let complete = readFile(process, "cmdline", recordAs: prefix, limit: cmdlineLimit) {
+        if fields.contains(.cmdline) {
+            guard let complete = readFile(process, "cmdline", recordAs: prefix, limit: cmdlineLimit) else { return nil }
             cmdline = ProcCmdline.parse(buffer.bytes[...])
             truncated = !complete
-        } else {
-            return nil
         }
 
         var exe: ExecutablePath?
-        if case .success(let target) = process.readLink(relative: "exe") {
+        if fields.contains(.exe), case .success(let target) = process.readLink(relative: "exe") {
             exe = target.withParserInput { ExecutablePath.parse($0) }
             recorder?.recordLink(.proc, prefix + "exe", target: target)
         }
-        return ProcessRecord(
+        let record = ProcessRecord(
             pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, comm: stat.comm, exe: exe,
-            cmdline: cmdline, cmdlineTruncated: truncated, status: status)
+            cmdline: cmdline, cmdlineTruncated: truncated, status: status, tty: stat.tty)
+        return (record, cgroup)
+    }
+
+    /// Reads only the command line of `pid` (the one /proc read that can block: it takes the target's
+    /// mmap lock). Returns nil when the process is gone.
+    public mutating func readCmdline(pid: Int32) -> (arguments: [String], truncated: Bool)? {
+        guard let process = try? directory.open(relative: String(pid), directory: true),
+            let complete = readFile(process, "cmdline", recordAs: "", limit: cmdlineLimit)
+        else { return nil }
+        return (ProcCmdline.parse(buffer.bytes[...]), !complete)
     }
 
     /// Reads only `/proc/PID/stat`: the cheap check of identity and parent.

@@ -94,7 +94,8 @@ extension Inventory {
             case "\t": escaped += "\\t"
             default:
                 if scalar.value < 0x20 || scalar.value == 0x7F {
-                    escaped += "\\x" + String(scalar.value, radix: 16)
+                    let hex = String(scalar.value, radix: 16)
+                    escaped += "\\x" + (hex.count < 2 ? "0" + hex : hex)
                 } else {
                     escaped.unicodeScalars.append(scalar)
                 }

@@ -3,6 +3,13 @@ public import VigilKernel
 /// A failure that stops the inventory: the node's /proc or cgroup tree cannot be opened.
 public struct InventoryError: Error, Sendable, CustomStringConvertible {
     public var description: String
+    /// The paths given do not describe a node (exit status 2), rather than a failure to read one.
+    public var isBadInput = false
+
+    public init(description: String, isBadInput: Bool = false) {
+        self.description = description
+        self.isBadInput = isBadInput
+    }
 }
 
 /// Builds the node inventory: walks the cgroup tree for containers, reads each container's processes
@@ -21,6 +28,12 @@ public enum InventoryCollector {
             layout = try CgroupLayout(cgroupRoot: paths.cgroupRoot, recorder: recorder)
         } catch {
             throw InventoryError(description: "cannot read the cgroup tree: \(error) (set --cgroup-root?)")
+        }
+        if layout.walked.isEmpty {
+            throw InventoryError(
+                description:
+                    "\(paths.cgroupRoot) is not a cgroup tree: it has no cgroup.controllers (cgroup v2), no unified/ and no pids/ or systemd/ hierarchy (set --cgroup-root?)",
+                isBadInput: true)
         }
         var proc: ProcReader
         do {
