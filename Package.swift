@@ -39,10 +39,16 @@ let package = Package(
             name: "VigilNode",
             dependencies: ["VigilKernel", "VigilJSON"]
         ),
+        // The agent: event sources, its loop, configuration, and the lines it writes.
+        .target(
+            name: "VigilAgent",
+            dependencies: ["VigilNode", "VigilKernel", "VigilJSON"]
+        ),
         // The thin command-line front end.
         .executableTarget(
             name: "vigil",
             dependencies: [
+                "VigilAgent",
                 "VigilNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -56,6 +62,7 @@ let package = Package(
 
         .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON"]),
         .testTarget(name: "VigilKernelTests", dependencies: ["VigilKernel"]),
+        .testTarget(name: "VigilAgentTests", dependencies: ["VigilAgent", "VigilNode", "VigilKernel", "VigilJSON"]),
         .testTarget(
             name: "VigilNodeTests",
             dependencies: ["VigilNode", "VigilKernel", "VigilJSON"]

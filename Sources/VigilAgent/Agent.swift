@@ -1,0 +1,203 @@
+import Glibc
+import VigilKernel
+public import VigilNode
+
+/// Where lines go. `vigil watch` writes to standard output; sinks come later behind the same shape.
+public protocol LineOutput: AnyObject {
+    func write(_ line: [UInt8])
+    func flush()
+    /// Reopen files (after SIGHUP, for logrotate).
+    func reopen()
+}
+
+/// Standard output, buffered per loop turn.
+public final class StandardOutput: LineOutput {
+    private var buffer: [UInt8] = []
+
+    public init() { buffer.reserveCapacity(64 * 1024) }
+
+    public func write(_ line: [UInt8]) {
+        buffer.append(contentsOf: line)
+        if buffer.count >= 64 * 1024 { flush() }
+    }
+
+    public func flush() {
+        guard !buffer.isEmpty else { return }
+        FileSystem.writeStandardOutput(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    public func reopen() {}
+}
+
+/// The node agent: follows every container process until SIGTERM or SIGINT, reloads its configuration
+/// on SIGHUP, and writes activity lines.
+///
+/// One loop thread owns all state (the tracker); the connector's receiver runs on its own thread, and
+/// command-line reads on guarded workers, so neither a burst of events nor one stuck process stalls it.
+public final class Agent {
+    public private(set) var configuration: WatchConfiguration
+    private let configurationFile: String?
+    /// Flags given on the command line, applied over the file on every reload.
+    private let overrides: (inout WatchConfiguration) -> Void
+    private let paths: NodePaths
+    private let output: any LineOutput
+    private let encoder: EventLineEncoder
+
+    public init(
+        paths: NodePaths, configuration: WatchConfiguration, configurationFile: String?,
+        overrides: @escaping (inout WatchConfiguration) -> Void, format: LineFormat, output: any LineOutput
+    ) {
+        self.paths = paths
+        self.configuration = configuration
+        self.configurationFile = configurationFile
+        self.overrides = overrides
+        self.output = output
+        var hostname = systemHostname()
+        if !paths.isLiveRoot, let name = try? FileDescriptor.openDirectory(paths.hostRoot) {
+            if let file = try? name.open(relative: "etc/hostname") {
+                var buffer = ReadBuffer(capacity: 256)
+                if case .success = file.readAll(into: &buffer) {
+                    let text = Bytes.string(Bytes.trimmed(buffer.bytes[...]))
+                    if !text.isEmpty { hostname = text }
+                }
+            }
+        }
+        self.encoder = EventLineEncoder(hostname: hostname, format: format)
+    }
+
+    /// A failure that stops the agent before it runs (exit status 1).
+    public struct StartError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Runs until SIGTERM or SIGINT; returns normally after flushing everything.
+    public func run() throws(StartError) {
+        let signals: SignalDescriptor
+        do { signals = try SignalDescriptor() } catch { throw StartError(description: "cannot set up signal handling: \(error)") }
+
+        let tracker: Tracker
+        do { tracker = try Tracker(paths: paths) } catch { throw StartError(description: error.description) }
+        let cmdlines = GuardedCommandLineReader(procRoot: paths.procRoot)
+        let slowReadTimeout = configuration.slowReadTimeout
+        tracker.readCommandLine = { pid in cmdlines.read(pid: pid, timeout: slowReadTimeout) }
+
+        var source: ConnectorSource?
+        if configuration.source != .poll {
+            do {
+                let connector = try ProcessEventsConnector(receiveBuffer: configuration.receiveBuffer)
+                let timeout = configuration.slowReadTimeout
+                let started = try ConnectorSource(
+                    connector: connector, procRoot: paths.procRoot,
+                    commandLine: { pid in cmdlines.read(pid: pid, timeout: timeout) })
+                try started.start()
+                source = started
+            } catch let error as ConnectorUnavailable {
+                if configuration.source == .connector { throw StartError(description: error.description) }
+                status(
+                    "process-events connector unavailable (\(error)); polling the cgroup tree every \(DurationParser.format(configuration.pollInterval)) instead: processes that live shorter than that may be missed, exit codes are unknown and fork rates are estimated from PID churn",
+                    counters: [])
+            } catch {
+                if configuration.source == .connector { throw StartError(description: "cannot start the connector source: \(error)") }
+                status("cannot start the connector source (\(error)); polling instead", counters: [])
+            }
+        }
+        if let source {
+            status(
+                "watching with the process-events connector (\(source.usesFilterRequest ? "8-byte" : "4-byte") subscription, receive buffer \(source.receiveBufferSize) bytes\(source.receiveBufferForced ? ", forced" : ""))",
+                counters: [])
+        }
+
+        var events: [ActivityEvent] = []
+        do { try tracker.seed(into: &events) } catch { throw StartError(description: error.description) }
+        publish(&events)
+        output.flush()
+
+        var messages: [SourceEvent] = []
+        messages.reserveCapacity(4096)
+        let interval = { [self] in source == nil ? configuration.pollInterval : configuration.resyncInterval }
+        var nextReconcile = monotonicNanoseconds() + interval()
+        var running = true
+        while running {
+            var descriptors = [pollfd(fd: signals.rawValue, events: Int16(POLLIN), revents: 0)]
+            if let source { descriptors.append(pollfd(fd: source.readyDescriptor, events: Int16(POLLIN), revents: 0)) }
+            let now = monotonicNanoseconds()
+            let wait = nextReconcile > now ? Int32(min((nextReconcile - now) / 1_000_000 + 1, 60_000)) : 0
+            _ = poll(&descriptors, nfds_t(descriptors.count), wait)
+
+            while let signal = signals.next() {
+                if signal == SIGHUP {
+                    reload()
+                } else {
+                    running = false
+                }
+            }
+
+            if let source {
+                let losses = source.take(into: &messages)
+                for event in messages { tracker.handle(event.message, prefetched: event.snapshot, into: &events) }
+                messages.removeAll(keepingCapacity: true)
+                if losses.any {
+                    var counters: [(String, UInt64)] = [("lost_events", losses.lostInKernel + losses.droppedInQueue)]
+                    if losses.overruns > 0 { counters.append(("buffer_overruns", losses.overruns)) }
+                    status(
+                        "process events were lost (\(losses.lostInKernel) missing from the kernel's sequence, \(losses.droppedInQueue) dropped from a full queue, \(losses.overruns) socket buffer overruns); resyncing from /proc",
+                        counters: counters)
+                    tracker.reconcile(source: .resync, into: &events)
+                    nextReconcile = monotonicNanoseconds() + interval()
+                }
+            }
+            if monotonicNanoseconds() >= nextReconcile {
+                tracker.reconcile(source: source == nil ? .poll : .resync, into: &events)
+                nextReconcile = monotonicNanoseconds() + interval()
+            }
+            publish(&events)
+            output.flush()
+        }
+
+        source?.stop()
+        // Whatever arrived before the stop is still reported.
+        if let source {
+            _ = source.take(into: &messages)
+            for event in messages { tracker.handle(event.message, prefetched: event.snapshot, into: &events) }
+            publish(&events)
+        }
+        status("stopping", counters: [("received_events", source?.received ?? 0), ("slow_cmdline_reads", cmdlines.timedOut)])
+        output.flush()
+    }
+
+    private func publish(_ events: inout [ActivityEvent]) {
+        for event in events {
+            switch event.kind {
+            case .processExec, .processExit, .containerStart, .containerStop:
+                if configuration.events { output.write(encoder.encode(event)) }
+            case .agentStatus:
+                output.write(encoder.encode(event))
+            }
+        }
+        events.removeAll(keepingCapacity: true)
+    }
+
+    private func status(_ message: String, counters: [(String, UInt64)]) {
+        output.write(encoder.encode(.status(message, counters: counters)))
+    }
+
+    /// Rereads the configuration file; a bad file keeps the running configuration and says why.
+    private func reload() {
+        var reloaded = WatchConfiguration()
+        if let configurationFile {
+            do {
+                reloaded = try ConfigurationFile.load(configurationFile)
+            } catch {
+                status("configuration reload failed, keeping the previous configuration: \(error)", counters: [])
+                return
+            }
+        }
+        overrides(&reloaded)
+        // The event source cannot change while running.
+        reloaded.source = configuration.source
+        configuration = reloaded
+        output.reopen()
+        status("configuration reloaded\(configurationFile.map { " from \($0)" } ?? "")", counters: [])
+    }
+}

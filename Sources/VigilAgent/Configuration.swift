@@ -1,0 +1,139 @@
+import VigilKernel
+
+/// How the agent gets process events.
+public enum EventSourceChoice: String, Sendable, CaseIterable {
+    /// The connector when it can be used, else polling (with a warning saying what is lost).
+    case auto
+    /// The connector or nothing: fail when it is unavailable.
+    case connector
+    /// Poll the cgroup tree only (hosts that forbid netlink; tests).
+    case poll
+}
+
+/// The agent's settings: built-in defaults, then the configuration file, then command-line flags.
+public struct WatchConfiguration: Equatable, Sendable {
+    public var source: EventSourceChoice = .auto
+    /// Emit every process start and exit (`--events`).
+    public var events = false
+    /// How often the poll source walks the cgroup tree.
+    public var pollInterval: UInt64 = 250_000_000
+    /// How often, with the connector, the table is checked against the cgroup tree.
+    public var resyncInterval: UInt64 = 30_000_000_000
+    /// The longest a command-line read may block the loop before the event goes out without it.
+    public var slowReadTimeout: UInt64 = 20_000_000
+    /// The connector socket's receive buffer.
+    public var receiveBuffer = 8 << 20
+
+    public init() {}
+}
+
+/// A configuration file error: the file, the line, and what was wrong.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var reason: String
+
+    public var description: String { line > 0 ? "\(file):\(line): \(reason)" : "\(file): \(reason)" }
+}
+
+/// Reads the configuration file: `key = value` lines in `[sections]`, `#` comments.
+///
+///     [watch]
+///     source = auto            # auto | connector | poll
+///     events = false
+///     poll_interval = 250ms
+///     resync_interval = 30s
+///     slow_read_timeout = 20ms
+///     receive_buffer = 8388608
+///
+/// Unknown sections and keys are errors, so a typo is never silently ignored.
+public enum ConfigurationFile {
+    public static func load(_ path: String, onto base: WatchConfiguration = WatchConfiguration()) throws(ConfigurationError) -> WatchConfiguration {
+        guard let directory = try? FileDescriptor.openDirectory("/"),
+            let file = try? directory.open(relative: path.hasPrefix("/") ? String(path.dropFirst()) : path)
+        else {
+            // Relative paths: resolve against the working directory.
+            return try loadRelative(path, onto: base)
+        }
+        var buffer = ReadBuffer(capacity: 4096)
+        guard case .success(true) = file.readAll(into: &buffer, limit: 1 << 20) else {
+            throw ConfigurationError(file: path, line: 0, reason: "cannot read the file (or it is larger than 1 MiB)")
+        }
+        return try parse(Bytes.string(buffer.bytes[...]), file: path, onto: base)
+    }
+
+    private static func loadRelative(_ path: String, onto base: WatchConfiguration) throws(ConfigurationError) -> WatchConfiguration {
+        guard !path.hasPrefix("/"), let directory = try? FileDescriptor.openDirectory("."),
+            let file = try? directory.open(relative: path)
+        else { throw ConfigurationError(file: path, line: 0, reason: "cannot open the file") }
+        var buffer = ReadBuffer(capacity: 4096)
+        guard case .success(true) = file.readAll(into: &buffer, limit: 1 << 20) else {
+            throw ConfigurationError(file: path, line: 0, reason: "cannot read the file (or it is larger than 1 MiB)")
+        }
+        return try parse(Bytes.string(buffer.bytes[...]), file: path, onto: base)
+    }
+
+    /// Parses configuration text; `file` names it in errors.
+    public static func parse(_ text: String, file: String, onto base: WatchConfiguration = WatchConfiguration()) throws(ConfigurationError) -> WatchConfiguration {
+        var configuration = base
+        var section = ""
+        var lineNumber = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var line = Substring(rawLine)
+            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
+            line = trim(line)
+            if line.isEmpty { continue }
+            func fail(_ reason: String) -> ConfigurationError {
+                ConfigurationError(file: file, line: lineNumber, reason: reason)
+            }
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]") else { throw fail("a section header must end with ']'") }
+                section = String(trim(line.dropFirst().dropLast()))
+                guard section == "watch" else { throw fail("unknown section [\(section)]; expected [watch]") }
+                continue
+            }
+            guard let equals = line.firstIndex(of: "=") else { throw fail("expected 'key = value', found '\(line)'") }
+            let key = String(trim(line[..<equals]))
+            let value = String(trim(line[line.index(after: equals)...]))
+            guard section == "watch" else { throw fail("'\(key)' must be inside a [watch] section") }
+            switch key {
+            case "source":
+                guard let choice = EventSourceChoice(rawValue: value) else {
+                    throw fail("source must be auto, connector or poll; found '\(value)'")
+                }
+                configuration.source = choice
+            case "events":
+                guard value == "true" || value == "false" else { throw fail("events must be true or false; found '\(value)'") }
+                configuration.events = value == "true"
+            case "poll_interval", "resync_interval", "slow_read_timeout":
+                guard let nanoseconds = DurationParser.nanoseconds(value), nanoseconds > 0 else {
+                    throw fail("\(key) must be a positive duration such as 250ms, 30s or 10m; found '\(value)'")
+                }
+                if key == "poll_interval" {
+                    guard nanoseconds >= 10_000_000 else { throw fail("poll_interval must be at least 10ms") }
+                    configuration.pollInterval = nanoseconds
+                } else if key == "resync_interval" {
+                    configuration.resyncInterval = nanoseconds
+                } else {
+                    configuration.slowReadTimeout = nanoseconds
+                }
+            case "receive_buffer":
+                guard let bytes = Int(value), bytes >= 65536, bytes <= 1 << 30 else {
+                    throw fail("receive_buffer must be a number of bytes between 65536 and 1073741824; found '\(value)'")
+                }
+                configuration.receiveBuffer = bytes
+            default:
+                throw fail("unknown key '\(key)' in [watch]")
+            }
+        }
+        return configuration
+    }
+
+    private static func trim(_ text: Substring) -> Substring {
+        var result = text
+        while let first = result.first, first == " " || first == "\t" || first == "\r" { result = result.dropFirst() }
+        while let last = result.last, last == " " || last == "\t" || last == "\r" { result = result.dropLast() }
+        return result
+    }
+}
