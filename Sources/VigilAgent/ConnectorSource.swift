@@ -1,3 +1,4 @@
+import CVigilShims
 import Glibc
 import Synchronization
 public import VigilKernel
@@ -44,6 +45,8 @@ public final class ConnectorSource: @unchecked Sendable {
     }
 
     private let procRoot: String
+    /// The receiving thread's nice value.
+    public var receiverNice: Int32 = -10
     private let commandLine: @Sendable (Int32) -> (arguments: [String], truncated: Bool)?
 
     /// - Parameters:
@@ -85,6 +88,9 @@ public final class ConnectorSource: @unchecked Sendable {
         var batch: [SourceEvent] = []
         batch.reserveCapacity(64)
         guard var proc = try? ProcReader(root: procRoot) else { return }
+        // Reading an exec races the process's exit: a higher scheduling weight for this one thread
+        // (it sleeps unless events arrive) wins more of those races. Best effort: needs CAP_SYS_NICE.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(vigil_gettid()), receiverNice)
         while running.load(ordering: .relaxed) {
             var gaps: UInt64 = 0
             let result = connector.receive(timeoutMilliseconds: 100) { message in

@@ -106,28 +106,35 @@ public struct EventLineEncoder: Sendable {
         out.int(process.pid)
         out.key("proc.ppid")
         out.int(process.ppid)
+        // A process gone before its new program was read: its own facts are unknown (null); its
+        // parent's executable, known from the fork, is given as proc.pexepath.
+        let known = !process.unread
         out.key("proc.name")
-        out.string(process.comm)
+        out.string(known || !process.missing.contains("name") ? process.comm : nil)
         out.key("proc.exepath")
-        out.string(process.exe?.display)
+        out.string(known ? process.exe?.display : nil)
         out.key("proc.cmdline")
-        out.string(process.cmdline.joined(separator: " "))
+        out.string(known && !process.missing.contains("cmdline") ? process.cmdline.joined(separator: " ") : nil)
         out.key("proc.args")
-        out.strings(process.cmdline)
+        if known && !process.missing.contains("cmdline") { out.strings(process.cmdline) } else { out.null() }
         out.key("proc.pname")
         out.string(event.ancestors.first)
+        if !known {
+            out.key("proc.pexepath")
+            out.string(process.exe?.display)
+        }
         out.key("proc.aname")
         out.strings(event.ancestors)
         out.key("proc.tty")
-        out.int(process.tty)
+        out.int(known ? process.tty : nil)
         out.key("user.uid")
-        out.int(process.uid)
+        out.int(known ? process.uid : nil)
         out.key("user.euid")
-        out.int(process.euid)
+        out.int(known ? process.euid : nil)
         out.key("group.gid")
-        out.int(process.gid)
+        out.int(known ? process.gid : nil)
         out.key("proc.cap_effective")
-        out.string(process.capabilities.effective.names.joined(separator: " "))
+        out.string(known ? process.capabilities.effective.names.joined(separator: " ") : nil)
         out.key("proc.start_time")
         out.int(process.startTime)
         if !process.missing.isEmpty {
@@ -182,7 +189,7 @@ public struct EventLineEncoder: Sendable {
         guard let process = event.process else { return line + sentence(event) }
         line += "pid \(process.pid) ppid \(process.ppid) uid \(process.uid) "
         line += commandText(process)
-        if let exe = process.exe { line += "  [\(exe.display)]" }
+        if let exe = process.exe, !process.unread { line += "  [\(exe.display)]" }
         if event.kind == .processExit {
             if let signal = event.exitSignal {
                 line += "  signal \(signal)"
@@ -199,7 +206,8 @@ public struct EventLineEncoder: Sendable {
     }
 
     private func commandText(_ process: TrackedProcess) -> String {
-        process.cmdline.isEmpty ? process.comm : process.cmdline.joined(separator: " ")
+        if process.unread { return process.missing.contains("name") ? "(unknown program)" : process.comm }
+        return process.cmdline.isEmpty ? process.comm : process.cmdline.joined(separator: " ")
     }
 
     private func seconds(_ nanoseconds: UInt64) -> String {

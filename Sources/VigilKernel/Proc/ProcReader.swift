@@ -16,6 +16,8 @@ public struct ProcessRecord: Equatable, Sendable {
     public var status: ProcStatus
     /// The controlling terminal (`tty_nr` of stat): 0 when none.
     public var tty: UInt32
+    /// The scheduler state letter of stat (`R`, `S`, `D`, `Z`, ...), as read.
+    public var state: UInt8 = 0
 
     public init(
         pid: Int32, ppid: Int32, startTime: UInt64, comm: String, exe: ExecutablePath?, cmdline: [String],
@@ -119,10 +121,50 @@ public struct ProcReader: ~Copyable {
             exe = target.withParserInput { ExecutablePath.parse($0) }
             recorder?.recordLink(.proc, prefix + "exe", target: target)
         }
-        let record = ProcessRecord(
+        var record = ProcessRecord(
             pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, comm: stat.comm, exe: exe,
             cmdline: cmdline, cmdlineTruncated: truncated, status: status, tty: stat.tty)
+        record.state = stat.state
         return (record, cgroup)
+    }
+
+    /// Reads a process that has just exec'd, racing its exit: one descriptor for its /proc directory,
+    /// the cgroup first (`isContainer` decides whether to go on: a host process costs one small read),
+    /// then stat, then the command line when `readCommandLineNow` allows it given the stat (else it is
+    /// left empty for the caller to read another way), then exe and status. The most telling facts
+    /// come first, since a short-lived process may be gone between two reads.
+    /// Returns nil when gone before stat; `record` is nil for a host process.
+    public mutating func readExec(
+        pid: Int32, isContainer: (String) -> Bool, readCommandLineNow: (ProcStat) -> Bool
+    ) -> (record: ProcessRecord?, cgroup: String, commandLineRead: Bool)? {
+        guard let process = try? directory.open(relative: String(pid), directory: true) else { return nil }
+        guard readFile(process, "cgroup", recordAs: "") != nil,
+            let cgroup = CgroupMembership.primaryPath(CgroupMembership.parse(buffer.bytes[...]))
+        else { return nil }
+        guard isContainer(cgroup) else { return (nil, cgroup, false) }
+        guard readFile(process, "stat", recordAs: "") != nil, let stat = ProcStat.parse(buffer.bytes[...]) else {
+            return (nil, cgroup, false)
+        }
+        var cmdline: [String] = []
+        var truncated = false
+        var commandLineRead = false
+        if readCommandLineNow(stat), let complete = readFile(process, "cmdline", recordAs: "", limit: cmdlineLimit) {
+            cmdline = ProcCmdline.parse(buffer.bytes[...])
+            truncated = !complete
+            commandLineRead = true
+        }
+        var exe: ExecutablePath?
+        if case .success(let target) = process.readLink(relative: "exe") {
+            exe = target.withParserInput { ExecutablePath.parse($0) }
+        }
+        guard readFile(process, "status", recordAs: "") != nil, let status = ProcStatus.parse(buffer.bytes[...]) else {
+            return (nil, cgroup, false)
+        }
+        var record = ProcessRecord(
+            pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, comm: stat.comm, exe: exe,
+            cmdline: cmdline, cmdlineTruncated: truncated, status: status, tty: stat.tty)
+        record.state = stat.state
+        return (record, cgroup, commandLineRead)
     }
 
     /// Reads only the command line of `pid` (the one /proc read that can block: it takes the target's

@@ -18,19 +18,25 @@ public struct ExecSnapshot: Sendable {
 
     /// Reads the cgroup of `pid` first and stops there for a host process (the common case on a busy
     /// node, kept to one small read); for a container process reads stat, status and exe, then the
-    /// command line through `commandLine`, which may bound how long it blocks.
+    /// command line.
+    ///
+    /// Reading a command line takes the target's mmap lock, so a process holding it stuck would block
+    /// the reader. A process that has just exec'd has one thread; when stat shows that thread running or
+    /// in interruptible sleep, nothing can hold the lock for long and the line is read here at once (a
+    /// short-lived process would be gone after a hand-off). Otherwise it goes through `commandLine`,
+    /// which bounds how long it may block.
     public static func read(
         pid: Int32, proc: inout ProcReader, commandLine: (Int32) -> (arguments: [String], truncated: Bool)?
     ) -> ExecSnapshot {
-        guard let memberships = proc.readCgroups(pid: pid), let cgroup = CgroupMembership.primaryPath(memberships) else {
-            return ExecSnapshot(record: nil, cgroup: nil, hasCommandLine: false)
-        }
-        guard ContainerMatcher.match(cgroup) != nil else {
-            return ExecSnapshot(record: nil, cgroup: cgroup, hasCommandLine: false)
-        }
-        guard var (record, _) = proc.read(pid: pid, fields: [.exe]) else {
-            return ExecSnapshot(record: nil, cgroup: cgroup, hasCommandLine: false)
-        }
+        guard
+            let (record, cgroup, commandLineRead) = proc.readExec(
+                pid: pid, isContainer: { ContainerMatcher.match($0) != nil },
+                readCommandLineNow: { stat in
+                    stat.threads == 1 && (stat.state == UInt8(ascii: "R") || stat.state == UInt8(ascii: "S"))
+                })
+        else { return ExecSnapshot(record: nil, cgroup: nil, hasCommandLine: false) }
+        guard var record else { return ExecSnapshot(record: nil, cgroup: cgroup, hasCommandLine: false) }
+        if commandLineRead { return ExecSnapshot(record: record, cgroup: cgroup, hasCommandLine: true) }
         guard let (arguments, truncated) = commandLine(pid) else {
             return ExecSnapshot(record: record, cgroup: cgroup, hasCommandLine: false)
         }

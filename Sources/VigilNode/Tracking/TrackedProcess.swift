@@ -36,6 +36,9 @@ public struct TrackedProcess: Sendable {
     public var reported: Bool
     /// What could not be read because the process was already gone (`exe`, `cmdline`, `uid`, ...).
     public var missing: [String]
+    /// The process exec'd but was gone before its new program could be read: its name, exe, command
+    /// line, user and capabilities are unknown (the fields above still hold its parent's, from the fork).
+    public var unread: Bool = false
 
     init(record: ProcessRecord, container: String, startedAt: UInt64) {
         pid = record.pid
@@ -66,6 +69,7 @@ public struct TrackedProcess: Sendable {
         startedAt = time
         reported = false
         missing = []
+        unread = false
     }
 
     /// Takes what a fresh /proc read says (after an exec).
@@ -83,6 +87,7 @@ public struct TrackedProcess: Sendable {
         seccomp = record.status.seccomp
         tty = record.tty
         missing = []
+        unread = false
     }
 }
 

@@ -133,7 +133,12 @@ public final class Tracker {
             processes[tgid]?.gid = real
 
         case .comm(let pid, let tgid, let comm):
-            if pid == tgid { processes[tgid]?.comm = comm }
+            if pid == tgid, processes[tgid] != nil {
+                processes[tgid]?.comm = comm
+                if processes[tgid]?.unread == true {
+                    processes[tgid]?.missing.removeAll(where: { $0 == "name" })
+                }
+            }
 
         default:
             break
@@ -155,7 +160,8 @@ public final class Tracker {
                 if !snapshot.hasCommandLine { known.missing = ["cmdline"] }
             } else {
                 // Gone before it could be read: report what the fork told us, and say what is missing.
-                known.missing = ["exe", "cmdline", "name", "uid", "capabilities"]
+                known.missing = ["name", "exe", "cmdline", "uid", "capabilities"]
+                known.unread = true
             }
             known.reported = true
             processes[pid] = known
