@@ -70,11 +70,12 @@ public struct FileDescriptor: ~Copyable {
     {
         buffer.count = 0
         while true {
-            if buffer.count == buffer.capacity {
+            // A reused buffer may already be larger than `limit`: never read past the limit.
+            if buffer.count == min(buffer.capacity, limit) {
                 if buffer.capacity >= limit { return .success(false) }
                 buffer.grow(to: min(limit, buffer.capacity * 2))
             }
-            let space = buffer.capacity - buffer.count
+            let space = min(buffer.capacity, limit) - buffer.count
             switch system_read(rawValue, buffer.base + buffer.count, space) {
             case .success(0): return .success(true)
             case .success(let n):

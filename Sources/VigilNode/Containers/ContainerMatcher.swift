@@ -29,8 +29,10 @@ public struct ContainerMatch: Equatable, Sendable {
 /// - `libpod-<64hex>.scope`, `libpod-<64hex>` (Podman, rootful and rootless; `libpod-conmon-*` is not)
 /// - `<64hex>` under `pod<uid>` (Kubernetes, cgroupfs driver, any QoS class)
 /// - `/default/<id>` (containerd standalone)
-/// - `lxc.payload.<name>` (LXC); `machine-<name>.scope` under `machine.slice` (systemd-nspawn)
-/// Never containers: `.mount` units, pod-level cgroups, `kubepods*` and `*.slice` themselves.
+/// - `lxc.payload.<name>` (LXC); `machine-<name>.scope` or `systemd-nspawn@<name>.service` under
+///   `machine.slice` (systemd-nspawn; its `supervisor` subgroup is the host-side nspawn)
+/// Never containers: `.mount` units, pod-level cgroups, `kubepods*` and `*.slice` themselves, libvirt's
+/// `machine-qemu\x2d<N>\x2d<name>.scope` virtual machines.
 public enum ContainerMatcher {
     /// The innermost container whose cgroup contains `path`, or nil for a host cgroup.
     public static func match(_ path: String) -> ContainerMatch? {
@@ -38,6 +40,13 @@ public enum ContainerMatcher {
         var index = components.count - 1
         while index >= 0 {
             if let found = matchComponent(components, index) {
+                // systemd-nspawn --keep-unit moves itself into `supervisor` beside the guest's `payload`:
+                // the host-side nspawn process is not part of the container.
+                if found.runtime == .systemdNspawn, index + 1 < components.count,
+                    components[index + 1] == "supervisor"
+                {
+                    return nil
+                }
                 var match = found
                 match.cgroup = "/" + components[0...index].joined(separator: "/")
                 if match.podUID == nil { match.podUID = podUID(in: components[0..<index]) }
@@ -92,10 +101,27 @@ public enum ContainerMatcher {
         }
         if parent == "machine.slice", name.hasPrefix("machine-"), name.hasSuffix(".scope") {
             let escaped = name.dropFirst("machine-".count).dropLast(".scope".count)
+            guard !escaped.isEmpty, !isLibvirtQEMUMachine(escaped) else { return nil }
+            return ContainerMatch(runtime: .systemdNspawn, id: unescapeSystemdName(escaped), cgroup: "")
+        }
+        // `machinectl start NAME` runs systemd-nspawn@NAME.service with --keep-unit: the service is the
+        // machine's cgroup (no machine-NAME.scope is made).
+        if parent == "machine.slice", name.hasPrefix("systemd-nspawn@"), name.hasSuffix(".service") {
+            let escaped = name.dropFirst("systemd-nspawn@".count).dropLast(".service".count)
             guard !escaped.isEmpty else { return nil }
             return ContainerMatch(runtime: .systemdNspawn, id: unescapeSystemdName(escaped), cgroup: "")
         }
         return nil
+    }
+
+    /// libvirt registers its QEMU guests with machined too, as `machine-qemu\x2d<N>\x2d<name>.scope`:
+    /// virtual machines, not containers.
+    private static func isLibvirtQEMUMachine(_ escaped: Substring) -> Bool {
+        let marker = "\\x2d"
+        guard escaped.hasPrefix("qemu" + marker) else { return false }
+        let rest = escaped.dropFirst(("qemu" + marker).count)
+        let digits = rest.prefix(while: { $0.isASCII && $0.isNumber })
+        return !digits.isEmpty && rest.dropFirst(digits.count).hasPrefix(marker)
     }
 
     /// The 64-hex id between `prefix` and `suffix`, lowercased; nil when the rest is not exactly that.

@@ -101,7 +101,7 @@ public enum InventoryCollector {
             hostGroups = byCgroup.sorted(by: { $0.key < $1.key }).map { cgroup, processes in
                 let leaf = cgroup.split(separator: "/").last.map(String.init)
                 let unit = leaf.flatMap { name in
-                    [".service", ".scope", ".slice", ".socket"].contains(where: name.hasSuffix) ? name : nil
+                    [".service", ".scope", ".slice", ".socket", ".mount"].contains(where: name.hasSuffix) ? name : nil
                 }
                 let workload = unit.map(WorkloadKey.forUnit) ?? WorkloadKey(rawValue: "host:\(cgroup)")
                 return HostGroup(cgroup: cgroup, unit: unit, workload: workload, processes: processes)

@@ -54,6 +54,8 @@ final class MetadataReader {
     private var podsByUID: [String: (namespace: String, pod: String)]?
     private var logNamesByID: [String: KubernetesIdentity]?
     private var podmanByID: [String: ContainerMetadata]?
+    /// Files (relative to the host root) that exist but do not parse; each has had a warning.
+    private var malformed = Set<String>()
 
     init(files: HostFiles) {
         self.files = files
@@ -66,7 +68,8 @@ final class MetadataReader {
         case .docker:
             if let docker = dockerMetadata(match.id) {
                 metadata = docker
-            } else if !match.runtimeIsGuess {
+            } else if !match.runtimeIsGuess && !malformed.contains(dockerConfigPath(match.id)) {
+                // (A malformed config.v2.json has had its own warning, naming the file and line.)
                 warnings.append(
                     Warning(
                         "docker container \(match.id.prefix(12)): no metadata at var/lib/docker/containers/\(match.id)/config.v2.json; showing its id only"
@@ -75,10 +78,13 @@ final class MetadataReader {
                 metadata = containerd
             }
         case .containerd:
-            if let containerd = containerdMetadata(match.id) {
-                metadata = containerd
-            } else if match.runtimeIsGuess, let docker = dockerMetadata(match.id) {
+            // A Kubernetes cgroupfs path does not name its runtime. Docker's own record comes first: under
+            // dockershim every Docker container is also a containerd task (namespace "moby") whose spec
+            // carries no names, so containerd's state would hide Docker's names and labels.
+            if match.runtimeIsGuess, let docker = dockerMetadata(match.id) {
                 metadata = docker
+            } else if let containerd = containerdMetadata(match.id) {
+                metadata = containerd
             } else if let crio = crioMetadata(match.id) {
                 metadata = crio
             }
@@ -94,6 +100,9 @@ final class MetadataReader {
             identity.podUID = identity.podUID ?? match.podUID
             identity.merge(kubernetesFromLogs(id: match.id, podUID: identity.podUID))
             metadata.kubernetes = identity
+            // With no runtime state on disk (only the kubelet's log tree), the Kubernetes container name is
+            // the container's name, as containerd and CRI-O would have given it.
+            if metadata.name == nil { metadata.name = identity.container }
             if match.podUID != nil && identity.namespace == nil {
                 warnings.append(
                     Warning(
@@ -106,9 +115,11 @@ final class MetadataReader {
 
     // MARK: Docker
 
+    private func dockerConfigPath(_ id: String) -> String { "var/lib/docker/containers/\(id)/config.v2.json" }
+
     /// `var/lib/docker/containers/<id>/config.v2.json`: Name, Config.Image, Config.Labels.
     private func dockerMetadata(_ id: String) -> ContainerMetadata? {
-        let path = "var/lib/docker/containers/\(id)/config.v2.json"
+        let path = dockerConfigPath(id)
         guard let json = parse(path) else { return nil }
         var metadata = ContainerMetadata()
         metadata.runtime = .docker
@@ -136,10 +147,13 @@ final class MetadataReader {
             let path = "run/containerd/io.containerd.runtime.v2.task/\(namespace)/\(id)/config.json"
             guard let json = parse(path, quietWhenMissing: true) else { continue }
             var metadata = ContainerMetadata()
-            metadata.runtime = .containerd
+            // "moby" is Docker's namespace: such a task is a Docker container (its names are Docker's).
+            metadata.runtime = namespace == "moby" ? .docker : .containerd
             let annotations = stringMap(json["annotations"])
             metadata.labels = annotations
-            metadata.image = annotations["io.kubernetes.cri.image-name"]
+            // A sandbox's image (the pause image) has its own annotation (containerd >= 1.7).
+            metadata.image =
+                annotations["io.kubernetes.cri.image-name"] ?? annotations["io.kubernetes.cri.podsandbox.image-name"]
             if let namespace = annotations["io.kubernetes.cri.sandbox-namespace"] {
                 metadata.isSandbox = annotations["io.kubernetes.cri.container-type"] == "sandbox"
                 metadata.kubernetes = KubernetesIdentity(
@@ -148,6 +162,11 @@ final class MetadataReader {
                     container: metadata.isSandbox ? "POD" : annotations["io.kubernetes.cri.container-name"])
             }
             if metadata.name == nil { metadata.name = metadata.kubernetes?.container }
+            if metadata.name == nil && namespace != "moby" {
+                // containerd has no display name: a container started with ctr is known by its id, one
+                // started with nerdctl by its "nerdctl/name" (what `nerdctl ps` shows).
+                metadata.name = annotations["nerdctl/name"] ?? id
+            }
             return metadata
         }
         return nil
@@ -271,7 +290,10 @@ final class MetadataReader {
         do {
             return try JSONParser.parse(bytes)
         } catch {
-            warnings.append(Warning("\(NodePaths.join(files.root, path)):\(error.line): malformed JSON (\(error.reason)); ignoring it"))
+            malformed.insert(path)
+            // Named as the node itself has it (not under --host-root), so the inventory of a node is the same
+            // whether read live, through a mounted host root, or replayed from a recording.
+            warnings.append(Warning("/\(path):\(error.line): malformed JSON (\(error.reason)); ignoring it"))
             return nil
         }
     }
