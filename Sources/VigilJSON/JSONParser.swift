@@ -185,6 +185,9 @@ public struct JSONParser {
                         if low >= 0xDC00 && low < 0xE000 {
                             scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                         } else {
+                            // Not a low surrogate: the high one is lone, and the escape after it is
+                            // read again on its own rather than lost.
+                            index -= 6
                             scalar = 0xFFFD
                         }
                     } else {
