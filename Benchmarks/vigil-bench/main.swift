@@ -1,6 +1,6 @@
 // vigil-bench: measures Vigil against references taken in the same run, as ratios.
 //
-//     swift build -c release && sudo .build/release/vigil-bench inventory [--containers 100] [--per-container 50] [--iterations 7]
+//     Scripts/bench inventory [--containers 100] [--per-container 50] [--iterations 7]
 //
 // It makes its own cgroups (named like Docker's systemd driver, under vigil-bench.slice), starts the
 // processes, measures, and removes everything it made. Timings are never asserted by tests.

@@ -106,6 +106,17 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: "null".utf8)
     }
 
+    /// True when writing one compact line (no indentation): pre-encoded values may then be spliced in.
+    public var isCompact: Bool { indentStep == 0 }
+
+    /// Writes a value that is already compact JSON (for values repeated many times, encoded once).
+    /// Only valid for a compact writer.
+    public mutating func encoded(_ json: [UInt8]) {
+        precondition(indentStep == 0, "pre-encoded JSON in an indented document")
+        beforeValue()
+        bytes.append(contentsOf: json)
+    }
+
     /// Writes an array of strings.
     public mutating func strings(_ values: [String]) {
         beginArray()

@@ -1,3 +1,4 @@
+import Synchronization
 import VigilJSON
 import VigilKernel
 
@@ -134,16 +135,18 @@ extension ProcessRecord {
         out.int(status.gid.real)
         out.key("caps")
         out.beginObject()
-        out.key("effective")
-        out.strings(status.capabilities.effective.names)
-        out.key("permitted")
-        out.strings(status.capabilities.permitted.names)
-        out.key("bounding")
-        out.strings(status.capabilities.bounding.names)
-        out.key("inheritable")
-        out.strings(status.capabilities.inheritable.names)
-        out.key("ambient")
-        out.strings(status.capabilities.ambient.names)
+        for (name, set) in [
+            ("effective", status.capabilities.effective), ("permitted", status.capabilities.permitted),
+            ("bounding", status.capabilities.bounding), ("inheritable", status.capabilities.inheritable),
+            ("ambient", status.capabilities.ambient),
+        ] {
+            out.key(name)
+            if out.isCompact {
+                out.encoded(CapabilityNamesJSON.encoded(set))
+            } else {
+                out.strings(set.names)
+            }
+        }
         out.endObject()
         out.key("no_new_privs")
         out.bool(status.noNewPrivs)
@@ -154,5 +157,23 @@ extension ProcessRecord {
         out.key("ns_pid")
         out.int(status.namespacePids.last)
         out.endObject()
+    }
+}
+
+/// Capability sets repeat across thousands of processes (most containers share a handful), so their
+/// JSON arrays are encoded once per distinct set and reused.
+enum CapabilityNamesJSON {
+    private static let cache = Mutex<[UInt64: [UInt8]]>([:])
+
+    static func encoded(_ set: CapabilitySet) -> [UInt8] {
+        if let hit = cache.withLock({ $0[set.rawValue] }) { return hit }
+        var writer = JSONWriter(indent: 0, capacity: 64 + set.count * 24)
+        writer.strings(set.names)
+        let bytes = writer.bytes
+        cache.withLock { cache in
+            if cache.count > 4096 { cache.removeAll() }
+            cache[set.rawValue] = bytes
+        }
+        return bytes
     }
 }
