@@ -152,3 +152,26 @@ int vigil_signalfd_read(int fd) {
     }
     return n < 0 && errno != EAGAIN ? -1 : 0;
 }
+
+#include <sys/inotify.h>
+
+int vigil_inotify_open(void) { return inotify_init1(IN_CLOEXEC | IN_NONBLOCK); }
+
+int vigil_inotify_watch_directory(int fd, const char *path) {
+    return inotify_add_watch(fd, path, IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR);
+}
+
+size_t vigil_inotify_event(const void *buffer, size_t length, size_t offset, int *wd, uint32_t *mask, const char **name) {
+    if (offset + sizeof(struct inotify_event) > length) {
+        return 0;
+    }
+    const struct inotify_event *event = (const struct inotify_event *)((const char *)buffer + offset);
+    size_t next = offset + sizeof(struct inotify_event) + event->len;
+    if (next > length) {
+        return 0;
+    }
+    *wd = event->wd;
+    *mask = event->mask;
+    *name = event->len > 0 ? event->name : "";
+    return next;
+}

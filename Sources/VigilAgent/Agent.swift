@@ -113,6 +113,22 @@ public final class Agent {
         publish(&events)
         output.flush()
 
+        // Polling: containers appearing or going make the cgroup tree change; a directory watcher sees
+        // that at once, so a container's start and stop are not a whole interval late. (With the
+        // connector, its events already tell.)
+        var watcher: DirectoryWatcher?
+        if source == nil {
+            watcher = try? DirectoryWatcher()
+            if let watcher {
+                for directory in tracker.directoriesWhereContainersAppear() where !watcher.watch(directory) {
+                    if watcher.count >= watcher.limit {
+                        status("watching \(watcher.limit) cgroup directories, the most allowed; containers in others are seen at the next poll", counters: [])
+                        break
+                    }
+                }
+            }
+        }
+
         var messages: [SourceEvent] = []
         messages.reserveCapacity(4096)
         let interval = { [self] in source == nil ? configuration.pollInterval : configuration.resyncInterval }
@@ -121,6 +137,7 @@ public final class Agent {
         while running {
             var descriptors = [pollfd(fd: signals.rawValue, events: Int16(POLLIN), revents: 0)]
             if let source { descriptors.append(pollfd(fd: source.readyDescriptor, events: Int16(POLLIN), revents: 0)) }
+            if let watcher { descriptors.append(pollfd(fd: watcher.rawValue, events: Int16(POLLIN), revents: 0)) }
             let now = monotonicNanoseconds()
             let wait = nextReconcile > now ? Int32(min((nextReconcile - now) / 1_000_000 + 1, 60_000)) : 0
             _ = poll(&descriptors, nfds_t(descriptors.count), wait)
@@ -147,9 +164,21 @@ public final class Agent {
                     nextReconcile = monotonicNanoseconds() + interval()
                 }
             }
+            if let watcher {
+                let (changes, overflowed) = watcher.changes()
+                if changes.contains(where: { $0.created }) || overflowed {
+                    // Watch new directories, and any made inside them before their watch existed.
+                    for directory in tracker.directoriesWhereContainersAppear() { watcher.watch(directory) }
+                }
+                // Soon, not at once: a runtime makes the cgroup first and moves the process in after.
+                if !changes.isEmpty || overflowed {
+                    nextReconcile = min(nextReconcile, monotonicNanoseconds() + 20_000_000)
+                }
+            }
             if monotonicNanoseconds() >= nextReconcile {
                 tracker.reconcile(source: source == nil ? .poll : .resync, into: &events)
-                nextReconcile = monotonicNanoseconds() + interval()
+                let soon: UInt64 = tracker.wantsEarlyReconcile ? 50_000_000 : .max
+                nextReconcile = monotonicNanoseconds() + min(interval(), soon)
             }
             publish(&events)
             output.flush()

@@ -25,8 +25,12 @@ public final class GuardedCommandLineReader: @unchecked Sendable {
     private let resultSemaphore: UnsafeMutablePointer<sem_t>
     private var nextID: UInt64 = 0
 
-    public init(procRoot: String, maxWorkers: Int = 4) {
+    /// Replaces the /proc read (tests simulate a process whose lock is held).
+    private let readOverride: (@Sendable (Int32) -> Result?)?
+
+    public init(procRoot: String, maxWorkers: Int = 4, read: (@Sendable (Int32) -> Result?)? = nil) {
         self.procRoot = procRoot
+        self.readOverride = read
         self.maxWorkers = maxWorkers
         requestSemaphore = .allocate(capacity: 1)
         resultSemaphore = .allocate(capacity: 1)
@@ -96,7 +100,7 @@ public final class GuardedCommandLineReader: @unchecked Sendable {
                     sem_wait(requestSemaphore)
                     guard let request = shared.withLock({ state in state.requests.isEmpty ? nil : state.requests.removeFirst() })
                     else { continue }
-                    let result = reader.readCmdline(pid: request.pid)
+                    let result = readOverride.map { $0(request.pid) } ?? reader.readCmdline(pid: request.pid)
                     shared.withLock { state in
                         state.busy -= 1
                         state.results.append((request.id, result))

@@ -69,4 +69,12 @@ int vigil_signalfd_for_termination_and_reload(void);
 /// Reads one pending signal from a signalfd: its number, 0 when none, -1 on error.
 int vigil_signalfd_read(int fd);
 
+/// inotify: a close-on-exec, non-blocking instance; a watch for directories created, deleted or moved
+/// in `path` (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR); -1 with errno on error.
+int vigil_inotify_open(void);
+int vigil_inotify_watch_directory(int fd, const char *path);
+/// Walks an inotify read buffer: the event at `offset`; returns the offset of the next one, or 0 at
+/// the end. `name` points into the buffer (may be empty).
+size_t vigil_inotify_event(const void *buffer, size_t length, size_t offset, int *wd, uint32_t *mask, const char **name);
+
 #endif

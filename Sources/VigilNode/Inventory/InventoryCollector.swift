@@ -20,8 +20,11 @@ public enum InventoryCollector {
     ///   - includeHost: also report host processes, grouped by cgroup (`vigil ps --all`).
     ///   - recorder: receives a copy of every file read (`vigil record`).
     ///   - parallelReads: read /proc on several threads when there are many processes (off when recording).
+    ///   - commandLine: when given, command lines are read through it (the agent bounds how long one
+    ///     may block) instead of with the other files.
     public static func collect(
-        paths: NodePaths, includeHost: Bool = false, recorder: (any FileRecorder)? = nil, parallelReads: Bool = true
+        paths: NodePaths, includeHost: Bool = false, recorder: (any FileRecorder)? = nil, parallelReads: Bool = true,
+        commandLine: ((Int32) -> (arguments: [String], truncated: Bool)?)? = nil
     ) throws(InventoryError) -> Inventory {
         let layout: CgroupLayout
         do {
@@ -58,7 +61,19 @@ public enum InventoryCollector {
         // and the kernel serves them from both cores), in order when recording.
         let orderedMatches = matches.sorted(by: { $0.key < $1.key })
         let work: [[Int32]] = orderedMatches.map { cgroup, _ in Self.uniqueSorted(containerPids[cgroup] ?? []) }
-        let records = ProcessBatchReader.read(work, procRoot: paths.procRoot, reader: &proc, parallel: parallelReads && recorder == nil)
+        var records = ProcessBatchReader.read(
+            work, procRoot: paths.procRoot, reader: &proc, parallel: parallelReads && recorder == nil,
+            fields: commandLine == nil ? [.cmdline, .exe] : [.exe])
+        if let commandLine {
+            for group in records.indices {
+                for index in records[group].indices {
+                    if let (arguments, truncated) = commandLine(records[group][index].pid) {
+                        records[group][index].cmdline = arguments
+                        records[group][index].cmdlineTruncated = truncated
+                    }
+                }
+            }
+        }
 
         let files = HostFiles(root: paths.hostRoot, recorder: recorder)
         let metadataReader = MetadataReader(files: files)

@@ -12,12 +12,12 @@ enum ProcessBatchReader {
     /// Reads each group of pids; the result has one array per group, in pid order, without processes
     /// that vanished.
     static func read(
-        _ groups: [[Int32]], procRoot: String, reader: inout ProcReader, parallel: Bool
+        _ groups: [[Int32]], procRoot: String, reader: inout ProcReader, parallel: Bool, fields: ProcFields = [.cmdline, .exe]
     ) -> [[ProcessRecord]] {
         let total = groups.reduce(0) { $0 + $1.count }
         let workers = min(maxWorkers, max(1, Int(sysconfProcessors())))
         guard parallel, workers > 1, total >= parallelThreshold else {
-            return groups.map { pids in pids.compactMap { reader.read(pid: $0) } }
+            return groups.map { pids in pids.compactMap { reader.read(pid: $0, fields: fields)?.record } }
         }
 
         // Flatten, split into contiguous chunks, read each chunk on its own reader.
@@ -34,7 +34,7 @@ enum ProcessBatchReader {
             own.cmdlineLimit = limit
             var chunk: [ProcessRecord?] = []
             chunk.reserveCapacity(end - start)
-            for index in start..<end { chunk.append(own.read(pid: flat[index].pid)) }
+            for index in start..<end { chunk.append(own.read(pid: flat[index].pid, fields: fields)?.record) }
             results.withLock { $0[worker] = chunk }
         }
         var output: [[ProcessRecord]] = groups.map { _ in [] }

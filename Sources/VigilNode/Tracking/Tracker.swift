@@ -43,6 +43,10 @@ public final class Tracker {
     /// Names and parents of host processes, for ancestry; cleared at every reconcile so a reused pid
     /// is not named after its previous owner for long.
     private var hostProcesses: [Int32: (comm: String, ppid: Int32)] = [:]
+    /// Pids seen as a runtime's init (runc before it execs the container's entrypoint), by polls.
+    private var runtimeInitSightings: [Int32: Int] = [:]
+    /// The last reconcile left a runtime init to look at again: poll again soon, not a whole interval later.
+    public var wantsEarlyReconcile: Bool { !runtimeInitSightings.isEmpty }
     private static let hostCacheLimit = 4096
 
     /// Reads command lines; may be replaced by one that bounds how long a read may block.
@@ -80,7 +84,7 @@ public final class Tracker {
     /// Takes the node as it is: every container and its processes, reported as `container_start`
     /// lines marked initial (processes already running are not reported one by one).
     public func seed(into out: inout [ActivityEvent]) throws(InventoryError) {
-        let inventory = try InventoryCollector.collect(paths: paths)
+        let inventory = try InventoryCollector.collect(paths: paths, commandLine: readCommandLine)
         for warning in inventory.warnings { out.append(.status("warning: \(warning)")) }
         for container in inventory.containers {
             let identity = ContainerIdentity(container)
@@ -253,7 +257,18 @@ public final class Tracker {
             for pid in pids {
                 present.insert(pid)
                 if let known = processes[pid], known.container == cgroup { continue }
-                guard let (record, _) = proc.read(pid: pid, fields: [.exe, .cmdline]) else { continue }
+                guard var (record, _) = proc.read(pid: pid, fields: [.exe]) else { continue }
+                if Self.isRuntimeInit(record), (runtimeInitSightings[pid] ?? 0) < 3 {
+                    // The runtime's own init, about to exec the workload: look again next time (a
+                    // process that merely names itself so is recorded after three looks).
+                    runtimeInitSightings[pid, default: 0] += 1
+                    continue
+                }
+                runtimeInitSightings[pid] = nil
+                if let (arguments, truncated) = readCommandLine(pid) {
+                    record.cmdline = arguments
+                    record.cmdlineTruncated = truncated
+                }
                 if let known = processes[pid] {
                     // Known under another container: it moved (or the pid was reused); start afresh.
                     retire(known, exitCode: nil, signal: nil, at: nil, source: source, into: &out)
@@ -266,12 +281,25 @@ public final class Tracker {
                 emit(.processExec, tracked, time: nil, source: source, into: &out)
             }
         }
+        runtimeInitSightings = runtimeInitSightings.filter { present.contains($0.key) }
         for (pid, process) in processes.sorted(by: { $0.key < $1.key }) where !present.contains(pid) {
             retire(process, exitCode: nil, signal: nil, at: nil, source: source, into: &out)
         }
         for (cgroup, state) in containers where state.live <= 0 && found[cgroup] == nil {
             stopContainer(cgroup, time: nil, source: source, into: &out)
         }
+    }
+
+    /// The cgroup directories in which a container could appear (every one not inside a container),
+    /// as absolute paths, for a directory watcher.
+    public func directoriesWhereContainersAppear() -> [String] {
+        var result: [String] = []
+        for hierarchy in layout.walked {
+            for path in hierarchy.walk() where ContainerMatcher.match(path) == nil {
+                result.append(path == "/" ? hierarchy.root : NodePaths.join(hierarchy.root, path))
+            }
+        }
+        return result
     }
 
     // MARK: Lines
@@ -309,6 +337,12 @@ public final class Tracker {
             }
         }
         return names
+    }
+
+    /// runc, crun and youki start a container as their own `init`, which then execs the entrypoint.
+    static func isRuntimeInit(_ record: ProcessRecord) -> Bool {
+        record.comm.hasPrefix("runc") || record.comm == "crun" || record.comm == "youki"
+            || record.exe?.path == "/" || (record.exe?.isMemfd == true && record.comm.hasPrefix("runc"))
     }
 
     /// Splits a wait status into (exit status, signal): 128 + signal when killed, as shells report it.
