@@ -42,22 +42,22 @@ public struct TrackedProcess: Sendable {
 
     init(record: ProcessRecord, container: String, startedAt: UInt64) {
         pid = record.pid
-        ppid = record.ppid
-        startTime = record.startTime
-        comm = record.comm
-        exe = record.exe
-        cmdline = record.cmdline
-        uid = record.status.uid.real
-        euid = record.status.uid.effective
-        gid = record.status.gid.real
-        capabilities = record.status.capabilities
-        noNewPrivs = record.status.noNewPrivs
-        seccomp = record.status.seccomp
-        tty = record.tty
+        ppid = 0
+        startTime = 0
+        comm = ""
+        cmdline = []
+        uid = 0
+        euid = 0
+        gid = 0
+        capabilities = CapabilitySets()
+        noNewPrivs = false
+        seccomp = .disabled
+        tty = 0
         self.container = container
         self.startedAt = startedAt
         reported = false
         missing = []
+        update(from: record)
     }
 
     /// A child just forked from `parent`: a copy of it until it execs.
