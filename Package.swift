@@ -56,7 +56,7 @@ let package = Package(
         // Benchmarks: an executable, run by hand or by Scripts/bench; never gates tests on time.
         .executableTarget(
             name: "vigil-bench",
-            dependencies: ["VigilNode", "VigilKernel"],
+            dependencies: ["VigilNode", "VigilKernel", "VigilJSON"],
             path: "Benchmarks/vigil-bench"
         ),
 

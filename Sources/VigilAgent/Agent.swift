@@ -102,15 +102,19 @@ public final class Agent {
                 status("cannot start the connector source (\(error)); polling instead", counters: [])
             }
         }
-        if let source {
-            status(
-                "watching with the process-events connector (\(source.usesFilterRequest ? "8-byte" : "4-byte") subscription, receive buffer \(source.receiveBufferSize) bytes\(source.receiveBufferForced ? ", forced" : ""))",
-                counters: [])
-        }
-
         var events: [ActivityEvent] = []
         do { try tracker.seed(into: &events) } catch { throw StartError(description: error.description) }
         publish(&events)
+        // Said once the node has been taken in: from here on every change is reported.
+        if let source {
+            status(
+                "watching with the process-events connector (\(source.usesFilterRequest ? "8-byte" : "4-byte") subscription, receive buffer \(source.receiveBufferSize) bytes\(source.receiveBufferForced ? ", forced" : ""))",
+                counters: [("containers", UInt64(tracker.containers.count)), ("processes", UInt64(tracker.processes.count))])
+        } else {
+            status(
+                "watching by polling the cgroup tree every \(DurationParser.format(configuration.pollInterval))",
+                counters: [("containers", UInt64(tracker.containers.count)), ("processes", UInt64(tracker.processes.count))])
+        }
         output.flush()
 
         // Polling: containers appearing or going make the cgroup tree change; a directory watcher sees

@@ -22,6 +22,8 @@ public final class ConnectorSource: @unchecked Sendable {
     private let wakeup: WakeupSignal
     private let state: Mutex<State>
     private let running = Atomic<Bool>(true)
+    /// Wakes the receiving thread to stop: it sleeps in poll(2) with no timeout, costing nothing idle.
+    private let stopSignal: WakeupSignal
     private var thread: SystemThread?
 
     struct State {
@@ -61,6 +63,7 @@ public final class ConnectorSource: @unchecked Sendable {
         self.commandLine = commandLine
         self.capacity = capacity
         self.wakeup = try WakeupSignal()
+        self.stopSignal = try WakeupSignal()
         self.state = Mutex(State())
     }
 
@@ -76,9 +79,10 @@ public final class ConnectorSource: @unchecked Sendable {
         thread = try SystemThread(name: "vigil-connector") { [self] in receiveLoop() }
     }
 
-    /// Stops the receiving thread (within 100 ms) and waits for it.
+    /// Stops the receiving thread and waits for it.
     public func stop() {
         running.store(false, ordering: .relaxed)
+        stopSignal.signal()
         thread?.join()
         thread = nil
     }
@@ -93,7 +97,7 @@ public final class ConnectorSource: @unchecked Sendable {
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(vigil_gettid()), receiverNice)
         while running.load(ordering: .relaxed) {
             var gaps: UInt64 = 0
-            let result = connector.receive(timeoutMilliseconds: 100) { message in
+            let result = connector.receive(timeoutMilliseconds: -1, interrupt: stopSignal.rawValue) { message in
                 gaps += sequences.record(message)
                 var snapshot: ExecSnapshot?
                 if case .exec(_, let tgid) = message.event {

@@ -92,14 +92,19 @@ public final class ProcessEventsConnector {
     }
 
     /// Waits up to `timeoutMilliseconds` (-1: forever) for a datagram and passes its messages to `body`.
-    public func receive(timeoutMilliseconds: Int32, _ body: (ConnectorMessage) -> Void) -> Receive {
-        var descriptor = pollfd(fd: socket.rawValue, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&descriptor, 1, timeoutMilliseconds)
+    /// When `interrupt` (a descriptor such as an eventfd) becomes readable first, returns `.timedOut`.
+    public func receive(
+        timeoutMilliseconds: Int32, interrupt: Int32? = nil, _ body: (ConnectorMessage) -> Void
+    ) -> Receive {
+        var descriptors = [pollfd(fd: socket.rawValue, events: Int16(POLLIN), revents: 0)]
+        if let interrupt { descriptors.append(pollfd(fd: interrupt, events: Int16(POLLIN), revents: 0)) }
+        let ready = poll(&descriptors, nfds_t(descriptors.count), timeoutMilliseconds)
         if ready == 0 { return .timedOut }
         if ready < 0 {
             let error = Errno.current
             return error == .interrupted ? .timedOut : .failed(error)
         }
+        if descriptors[0].revents == 0 { return .timedOut }
         return receiveReady(body)
     }
 

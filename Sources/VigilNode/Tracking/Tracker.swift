@@ -177,12 +177,30 @@ public final class Tracker {
         guard let record = snapshot.record, let cgroup = snapshot.cgroup, let match = ContainerMatcher.match(cgroup)
         else { return }
         let state = containerState(for: match, time: time, into: &out)
+        adoptParent(of: record, in: state, time: time, into: &out)
         var tracked = TrackedProcess(record: record, container: state, startedAt: clock.monotonic(fromTicks: record.startTime))
         if !snapshot.hasCommandLine { tracked.missing = ["cmdline"] }
         tracked.reported = true
         processes[pid] = tracked
         containers[state]?.live += 1
         emit(.processExec, tracked, time: time, source: .connector, into: &out)
+    }
+
+    /// A container process whose parent Vigil does not know, though the parent is in the same
+    /// container: the parent entered it without an exec there (written into cgroup.procs, or joined
+    /// before Vigil started and missed). Take the parent in now, so that its next children are known
+    /// from their fork even if they are gone before their exec can be read.
+    private func adoptParent(of record: ProcessRecord, in container: String, time: UInt64, into out: inout [ActivityEvent]) {
+        guard record.ppid > 1, processes[record.ppid] == nil,
+            let (parent, cgroup) = proc.read(pid: record.ppid, fields: [.exe, .cgroup]),
+            let cgroup, ContainerMatcher.match(cgroup)?.cgroup == container
+        else { return }
+        var adopted = TrackedProcess(record: parent, container: container, startedAt: clock.monotonic(fromTicks: parent.startTime))
+        if let (arguments, _) = readCommandLine(parent.pid) { adopted.cmdline = arguments } else { adopted.missing = ["cmdline"] }
+        adopted.reported = true
+        processes[parent.pid] = adopted
+        containers[container]?.live += 1
+        emit(.processExec, adopted, time: time, source: .resync, into: &out)
     }
 
     /// The container `match` names, registered (with a `container_start` line) if it is new.
