@@ -60,6 +60,8 @@ public final class Tracker {
         /// Process forks and thread creations seen since it started (connector only).
         public var forks: UInt64
         public var threads: UInt64
+        /// pids.current, pids.max and pids.events as last sampled (at start and at every reconcile).
+        public var pids: PidCounters?
     }
 
     public init(paths: NodePaths) throws(InventoryError) {
@@ -88,7 +90,8 @@ public final class Tracker {
         for warning in inventory.warnings { out.append(.status("warning: \(warning)")) }
         for container in inventory.containers {
             let identity = ContainerIdentity(container)
-            containers[container.cgroup] = ContainerState(identity: identity, live: container.processes.count, forks: 0, threads: 0)
+            containers[container.cgroup] = ContainerState(
+                identity: identity, live: container.processes.count, forks: 0, threads: 0, pids: container.pids)
             for record in container.processes {
                 var tracked = TrackedProcess(
                     record: record, container: container.cgroup, startedAt: clock.monotonic(fromTicks: record.startTime))
@@ -209,7 +212,8 @@ public final class Tracker {
         let reader = MetadataReader(files: HostFiles(root: paths.hostRoot, recorder: nil))
         let identity = ContainerIdentity(match: match, metadata: reader.metadata(for: match))
         for warning in reader.warnings { out.append(.status("warning: \(warning)")) }
-        containers[match.cgroup] = ContainerState(identity: identity, live: 0, forks: 0, threads: 0)
+        containers[match.cgroup] = ContainerState(
+            identity: identity, live: 0, forks: 0, threads: 0, pids: samplePids(match.cgroup))
         var event = ActivityEvent(kind: .containerStart, time: time.map(clock.wallTime) ?? .now(), source: source)
         event.container = identity
         out.append(event)
@@ -306,6 +310,13 @@ public final class Tracker {
         for (cgroup, state) in containers where state.live <= 0 && found[cgroup] == nil {
             stopContainer(cgroup, time: nil, source: source, into: &out)
         }
+        for cgroup in containers.keys { containers[cgroup]?.pids = samplePids(cgroup) }
+    }
+
+    /// The container's PID counters now, from the hierarchy with the pids controller.
+    private func samplePids(_ cgroup: String) -> PidCounters? {
+        guard let index = layout.pidsIndex else { return nil }
+        return layout.walked[index].pidCounters(cgroup)
     }
 
     /// The cgroup directories in which a container could appear (every one not inside a container),
