@@ -78,7 +78,10 @@ public final class Agent {
 
         let tracker: Tracker
         do { tracker = try Tracker(paths: paths) } catch { throw StartError(description: error.description) }
+        // One guarded reader per calling thread (the loop's tracker, the connector's receiver): a reader
+        // serves one caller at a time.
         let cmdlines = GuardedCommandLineReader(procRoot: paths.procRoot)
+        let receiverCmdlines = GuardedCommandLineReader(procRoot: paths.procRoot)
         let slowReadTimeout = configuration.slowReadTimeout
         tracker.readCommandLine = { pid in cmdlines.read(pid: pid, timeout: slowReadTimeout) }
 
@@ -89,7 +92,7 @@ public final class Agent {
                 let timeout = configuration.slowReadTimeout
                 let started = try ConnectorSource(
                     connector: connector, procRoot: paths.procRoot,
-                    commandLine: { pid in cmdlines.read(pid: pid, timeout: timeout) })
+                    commandLine: { pid in receiverCmdlines.read(pid: pid, timeout: timeout) })
                 try started.start()
                 source = started
             } catch let error as ConnectorUnavailable {
@@ -180,6 +183,13 @@ public final class Agent {
                 }
             }
             if monotonicNanoseconds() >= nextReconcile {
+                // Everything the connector delivered goes first: a resync must not see a process its
+                // queued fork event has not yet introduced.
+                if let source {
+                    _ = source.take(into: &messages)
+                    for event in messages { tracker.handle(event.message, prefetched: event.snapshot, into: &events) }
+                    messages.removeAll(keepingCapacity: true)
+                }
                 tracker.reconcile(source: source == nil ? .poll : .resync, into: &events)
                 let soon: UInt64 = tracker.wantsEarlyReconcile ? 50_000_000 : .max
                 nextReconcile = monotonicNanoseconds() + min(interval(), soon)
@@ -195,7 +205,9 @@ public final class Agent {
             for event in messages { tracker.handle(event.message, prefetched: event.snapshot, into: &events) }
             publish(&events)
         }
-        status("stopping", counters: [("received_events", source?.received ?? 0), ("slow_cmdline_reads", cmdlines.timedOut)])
+        status(
+            "stopping",
+            counters: [("received_events", source?.received ?? 0), ("slow_cmdline_reads", cmdlines.timedOut + receiverCmdlines.timedOut)])
         output.flush()
     }
 

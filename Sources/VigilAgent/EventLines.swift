@@ -69,8 +69,10 @@ public struct EventLineEncoder: Sendable {
             out.key("vigil.message")
             out.string(message)
         }
-        out.key("vigil.source")
-        out.string(event.source.rawValue)
+        if event.kind != .agentStatus {
+            out.key("vigil.source")
+            out.string(event.source.rawValue)
+        }
         out.key("vigil.count")
         out.int(1)
         out.endObject()
@@ -119,10 +121,8 @@ public struct EventLineEncoder: Sendable {
         if known && !process.missing.contains("cmdline") { out.strings(process.cmdline) } else { out.null() }
         out.key("proc.pname")
         out.string(event.ancestors.first)
-        if !known {
-            out.key("proc.pexepath")
-            out.string(process.exe?.display)
-        }
+        out.key("proc.pexepath")
+        out.string(event.parentExe?.display)
         out.key("proc.aname")
         out.strings(event.ancestors)
         out.key("proc.tty")
@@ -136,7 +136,7 @@ public struct EventLineEncoder: Sendable {
         out.key("proc.cap_effective")
         out.string(known ? process.capabilities.effective.names.joined(separator: " ") : nil)
         out.key("proc.start_time")
-        out.int(process.startTime)
+        out.int(known && process.startTime != 0 ? process.startTime : nil)
         if !process.missing.isEmpty {
             out.key("vigil.missing")
             out.strings(process.missing)

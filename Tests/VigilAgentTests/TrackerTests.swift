@@ -261,15 +261,11 @@ struct TrackerTests {
         let exec = try #require(events.first)
         let fields = try #require(try Self.jsonLine(exec)["output_fields"])
         #expect(fields["proc.pid"]?.int == 108)
-        withKnownIssue(
-            "BUG: ExecSnapshot takes an empty cmdline and a missing exe link of an exiting process as read facts"
-        ) {
-            let missing = fields["vigil.missing"]?.array?.compactMap(\.string) ?? []
-            #expect(
-                missing.contains("cmdline"),
-                "proc.args is \(fields["proc.args"].map { "\($0)" } ?? "absent") with no vigil.missing")
-            #expect(missing.contains("exe"), "proc.exepath is null with no \"exe\" in vigil.missing")
-        }
+        let missing = fields["vigil.missing"]?.array?.compactMap(\.string) ?? []
+        #expect(
+            missing.contains("cmdline"),
+            "proc.args is \(fields["proc.args"].map { "\($0)" } ?? "absent") with no vigil.missing")
+        #expect(missing.contains("exe"), "proc.exepath is null with no \"exe\" in vigil.missing")
     }
 
     @Test("a resync that finds a just-forked child before its queued fork event does not report it twice")
@@ -288,13 +284,9 @@ struct TrackerTests {
 
         // Then the queued fork of that same process (same pid, same start) is handled.
         tracker.handle(Self.fork(100, 109, at: 160_000_000_000), into: &events)
-        withKnownIssue(
-            "BUG: Tracker.handle(.fork) retires any known process with the child's pid as a reused pid, without comparing start times"
-        ) {
-            let kinds = Self.kinds(events)
-            #expect(
-                kinds.isEmpty, "the same process was ended (a bogus process_exit with no status) on its own fork event")
-        }
+        let kinds = Self.kinds(events)
+        #expect(
+            kinds.isEmpty, "the same process was ended (a bogus process_exit with no status) on its own fork event")
     }
 
     @Test("an exec of a process not yet known, in a container's cgroup, registers the container first")

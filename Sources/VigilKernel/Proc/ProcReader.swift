@@ -18,6 +18,9 @@ public struct ProcessRecord: Equatable, Sendable {
     public var tty: UInt32
     /// The scheduler state letter of stat (`R`, `S`, `D`, `Z`, ...), as read.
     public var state: UInt8 = 0
+    /// Where standard input, output and error point (`/proc/PID/fd/0..2` link targets such as
+    /// `/dev/pts/0`, `pipe:[123]`, `socket:[456]`); read only for execs, empty otherwise.
+    public var stdio: [String] = []
 
     public init(
         pid: Int32, ppid: Int32, startTime: UInt64, comm: String, exe: ExecutablePath?, cmdline: [String],
@@ -157,6 +160,14 @@ public struct ProcReader: ~Copyable {
         if case .success(let target) = process.readLink(relative: "exe") {
             exe = target.withParserInput { ExecutablePath.parse($0) }
         }
+        var stdio: [String] = []
+        for descriptor in ["fd/0", "fd/1", "fd/2"] {
+            if case .success(let target) = process.readLink(relative: descriptor) {
+                stdio.append(Bytes.string(target))
+            } else {
+                stdio.append("")
+            }
+        }
         guard readFile(process, "status", recordAs: "") != nil, let status = ProcStatus.parse(buffer.bytes[...]) else {
             return (nil, cgroup, false)
         }
@@ -164,6 +175,7 @@ public struct ProcReader: ~Copyable {
             pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, comm: stat.comm, exe: exe,
             cmdline: cmdline, cmdlineTruncated: truncated, status: status, tty: stat.tty)
         record.state = stat.state
+        record.stdio = stdio
         return (record, cgroup, commandLineRead)
     }
 

@@ -9,6 +9,12 @@ public struct ExecSnapshot: Sendable {
     public var cgroup: String?
     /// False when the command line could not be read in time (or the process was gone).
     public var hasCommandLine: Bool
+    /// What the record lacks because the process was already exiting when it was read: `exe`
+    /// (its memory was released), `cmdline` (empty).
+    public var missing: [String] = []
+    /// The parent and its ancestors outside the table's reach (runc, containerd-shim), read at once:
+    /// they may exit before the event is handled. (pid, comm, ppid), nearest first.
+    public var ancestors: [(pid: Int32, comm: String, ppid: Int32)] = []
 
     public init(record: ProcessRecord?, cgroup: String?, hasCommandLine: Bool) {
         self.record = record
@@ -36,12 +42,27 @@ public struct ExecSnapshot: Sendable {
                 })
         else { return ExecSnapshot(record: nil, cgroup: nil, hasCommandLine: false) }
         guard var record else { return ExecSnapshot(record: nil, cgroup: cgroup, hasCommandLine: false) }
-        if commandLineRead { return ExecSnapshot(record: record, cgroup: cgroup, hasCommandLine: true) }
-        guard let (arguments, truncated) = commandLine(pid) else {
-            return ExecSnapshot(record: record, cgroup: cgroup, hasCommandLine: false)
+        var snapshot = ExecSnapshot(record: record, cgroup: cgroup, hasCommandLine: commandLineRead)
+        if !commandLineRead, let (arguments, truncated) = commandLine(pid) {
+            record.cmdline = arguments
+            record.cmdlineTruncated = truncated
+            snapshot.hasCommandLine = true
         }
-        record.cmdline = arguments
-        record.cmdlineTruncated = truncated
-        return ExecSnapshot(record: record, cgroup: cgroup, hasCommandLine: true)
+        // A process caught while exiting (a zombie, or its memory already released) reads as an empty
+        // command line and no executable: those are unknowns, not facts.
+        if record.cmdline.isEmpty || record.state == UInt8(ascii: "Z") || record.state == UInt8(ascii: "X") {
+            snapshot.hasCommandLine = false
+        }
+        if record.exe == nil { snapshot.missing.append("exe") }
+        if !snapshot.hasCommandLine { snapshot.missing.append("cmdline") }
+        snapshot.record = record
+
+        // The parent chain, while it still exists: up to eight levels, to pid 1.
+        var parent = record.ppid
+        while parent > 1, snapshot.ancestors.count < 8, let stat = proc.readStat(pid: parent) {
+            snapshot.ancestors.append((parent, stat.comm, stat.ppid))
+            parent = stat.ppid
+        }
+        return snapshot
     }
 }

@@ -28,6 +28,8 @@ public struct TrackedProcess: Sendable {
     public var noNewPrivs: Bool
     public var seccomp: SeccompMode
     public var tty: UInt32
+    /// Standard input, output and error at exec (`/dev/pts/0`, `pipe:[1]`, `socket:[2]`); empty when unknown.
+    public var stdio: [String] = []
     /// The container's cgroup (its key in the registry).
     public var container: String
     /// Monotonic nanoseconds when the process started (the fork event's time, or derived from start time).
@@ -86,6 +88,7 @@ public struct TrackedProcess: Sendable {
         noNewPrivs = record.status.noNewPrivs
         seccomp = record.status.seccomp
         tty = record.tty
+        stdio = record.stdio
         missing = []
         unread = false
     }
@@ -145,6 +148,8 @@ public struct ActivityEvent: Sendable {
     public var process: TrackedProcess?
     /// Names of the process's ancestors, nearest first (`proc.aname`).
     public var ancestors: [String]
+    /// The parent's executable, when the parent is a followed process (`proc.pexepath`).
+    public var parentExe: ExecutablePath?
     /// For exits: the exit status (128 + signal when killed), the signal, and how long it ran.
     public var exitCode: Int32?
     public var exitSignal: Int32?

@@ -116,9 +116,13 @@ public final class Tracker {
                 containers[parent.container]?.threads += 1
                 return
             }
-            if let stale = processes[childTgid] {
-                // The pid was reused before we saw its previous owner exit.
-                retire(stale, exitCode: nil, signal: nil, at: message.timestamp, source: .resync, into: &out)
+            if let known = processes[childTgid] {
+                // Known already: either this very child, taken in by a resync that ran before its fork
+                // event was handled (it started within a clock tick of the fork), or an older process
+                // whose pid was reused before its exit was seen.
+                let tick = clock.nanosecondsPerTick
+                if known.startTime != 0, known.startedAt + 2 * tick >= message.timestamp { return }
+                retire(known, exitCode: nil, signal: nil, at: message.timestamp, source: .resync, into: &out)
             }
             processes[childTgid] = TrackedProcess(forkedFrom: parent, pid: childTgid, at: message.timestamp)
             containers[parent.container]?.live += 1
@@ -155,6 +159,9 @@ public final class Tracker {
     /// An exec: read the new program; a process not yet known is a container process if its cgroup says so.
     private func exec(_ pid: Int32, at time: UInt64, prefetched: ExecSnapshot?, into out: inout [ActivityEvent]) {
         let snapshot = prefetched ?? ExecSnapshot.read(pid: pid, proc: &proc, commandLine: readCommandLine)
+        for ancestor in snapshot.ancestors where processes[ancestor.pid] == nil {
+            rememberHost(pid: ancestor.pid, comm: ancestor.comm, ppid: ancestor.ppid)
+        }
         if var known = processes[pid] {
             if let record = snapshot.record {
                 if known.startTime != 0, record.startTime != known.startTime {
@@ -164,7 +171,7 @@ public final class Tracker {
                     return
                 }
                 known.update(from: record)
-                if !snapshot.hasCommandLine { known.missing = ["cmdline"] }
+                known.missing = snapshot.missing
             } else {
                 // Gone before it could be read: report what the fork told us, and say what is missing.
                 known.missing = ["name", "exe", "cmdline", "uid", "capabilities"]
@@ -182,11 +189,20 @@ public final class Tracker {
         let state = containerState(for: match, time: time, into: &out)
         adoptParent(of: record, in: state, time: time, into: &out)
         var tracked = TrackedProcess(record: record, container: state, startedAt: clock.monotonic(fromTicks: record.startTime))
-        if !snapshot.hasCommandLine { tracked.missing = ["cmdline"] }
-        tracked.reported = true
+        tracked.missing = snapshot.missing
         processes[pid] = tracked
         containers[state]?.live += 1
+        // The runtime's own init (runc init, moved into the container before it execs the entrypoint)
+        // is followed but not reported: its exec of the entrypoint is, next.
+        if Self.isRuntimeInit(record) { return }
+        processes[pid]?.reported = true
+        tracked.reported = true
         emit(.processExec, tracked, time: time, source: .connector, into: &out)
+    }
+
+    private func rememberHost(pid: Int32, comm: String, ppid: Int32) {
+        if hostProcesses.count >= Self.hostCacheLimit { hostProcesses.removeAll(keepingCapacity: true) }
+        hostProcesses[pid] = (comm, ppid)
     }
 
     /// A container process whose parent Vigil does not know, though the parent is in the same
@@ -300,7 +316,8 @@ public final class Tracker {
                 tracked.reported = true
                 processes[pid] = tracked
                 containers[state]?.live += 1
-                emit(.processExec, tracked, time: nil, source: source, into: &out)
+                // Stamped with when it started, as far as /proc tells, not when the poll found it.
+                emit(.processExec, tracked, time: tracked.startedAt, source: source, into: &out)
             }
         }
         runtimeInitSightings = runtimeInitSightings.filter { present.contains($0.key) }
@@ -342,6 +359,8 @@ public final class Tracker {
         event.process = process
         event.container = containers[process.container]?.identity
         event.ancestors = ancestors(of: process)
+        // An unread process still carries its parent's facts from the fork.
+        event.parentExe = process.unread ? process.exe : processes[process.ppid]?.exe
         return event
     }
 
@@ -357,8 +376,7 @@ public final class Tracker {
                 names.append(host.comm)
                 pid = host.ppid
             } else if let stat = proc.readStat(pid: pid) {
-                if hostProcesses.count >= Self.hostCacheLimit { hostProcesses.removeAll(keepingCapacity: true) }
-                hostProcesses[pid] = (stat.comm, stat.ppid)
+                rememberHost(pid: pid, comm: stat.comm, ppid: stat.ppid)
                 names.append(stat.comm)
                 pid = stat.ppid
             } else {
