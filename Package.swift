@@ -42,7 +42,7 @@ let package = Package(
         // The agent: event sources, its loop, configuration, and the lines it writes.
         .target(
             name: "VigilAgent",
-            dependencies: ["VigilNode", "VigilKernel", "VigilJSON"]
+            dependencies: ["VigilNode", "VigilKernel", "VigilJSON", "CVigilShims"]
         ),
         // The thin command-line front end.
         .executableTarget(
@@ -56,7 +56,7 @@ let package = Package(
         // Benchmarks: an executable, run by hand or by Scripts/bench; never gates tests on time.
         .executableTarget(
             name: "vigil-bench",
-            dependencies: ["VigilNode", "VigilKernel", "VigilJSON"],
+            dependencies: ["VigilNode", "VigilKernel", "VigilJSON", "CVigilShims"],
             path: "Benchmarks/vigil-bench"
         ),
 

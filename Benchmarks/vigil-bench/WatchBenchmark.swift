@@ -38,22 +38,19 @@ struct RunningAgent {
         lines.join()
     }
 
-    /// CPU time used so far by all its threads, in nanoseconds (`/proc/PID/task/*/schedstat`, whose first
-    /// field is the time run; exact, unlike the clock ticks of stat).
+    /// CPU time used so far by the whole process, exited threads included (`utime + stime` of
+    /// /proc/PID/stat, in clock ticks: measure over tens of seconds for a fine figure).
     func cpuNanoseconds() -> UInt64 {
-        guard let tasks = try? FileDescriptor.openDirectory("/proc/\(pid)/task") else { return 0 }
-        var threads: [String] = []
-        _ = tasks.forEachEntry { name, _ in threads.append(String(cString: name)) }
-        var total: UInt64 = 0
-        var buffer = ReadBuffer(capacity: 256)
-        for thread in threads {
-            guard let file = try? tasks.open(relative: thread + "/schedstat"),
-                case .success = file.readAll(into: &buffer)
-            else { continue }
-            let text = Bytes.string(buffer.bytes[...])
-            total += text.split(separator: " ").first.flatMap { UInt64($0) } ?? 0
-        }
-        return total
+        guard let proc = try? FileDescriptor.openDirectory("/proc"), let file = try? proc.open(relative: "\(pid)/stat")
+        else { return 0 }
+        var buffer = ReadBuffer(capacity: 4096)
+        guard case .success = file.readAll(into: &buffer) else { return 0 }
+        let text = Bytes.string(buffer.bytes[...])
+        guard let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // Fields 14 and 15 (utime, stime) are indexes 11 and 12 after the comm.
+        guard fields.count > 12, let user = UInt64(fields[11]), let system = UInt64(fields[12]) else { return 0 }
+        return (user + system) * UInt64(1_000_000_000 / sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// VmRSS and VmHWM in KiB.
@@ -146,7 +143,8 @@ func runWatchBenchmark(execs: Int, containers containerCount: Int, perContainer:
         let before = agent.cpuNanoseconds()
         let start = monotonicNanoseconds()
         usleep(UInt32(seconds) * 1_000_000)
-        let used = agent.cpuNanoseconds() - before
+        let after = agent.cpuNanoseconds()
+        let used = after > before ? after - before : 0
         let elapsed = Double(monotonicNanoseconds() - start) / 1e9
         let memory = agent.memory()
         agent.stop()

@@ -1,3 +1,4 @@
+import CVigilShims
 import Glibc
 import VigilKernel
 public import VigilNode
@@ -105,6 +106,10 @@ public final class Agent {
                 status("cannot start the connector source (\(error)); polling instead", counters: [])
             }
         }
+        // The loop turns events into lines; at the same raised weight as the receiver, a busy node's
+        // workloads do not hold its lines back. (Best effort: needs CAP_SYS_NICE.)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(vigil_gettid()), -10)
+
         var events: [ActivityEvent] = []
         do { try tracker.seed(into: &events) } catch { throw StartError(description: error.description) }
         publish(&events)
