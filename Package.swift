@@ -39,10 +39,15 @@ let package = Package(
             name: "VigilNode",
             dependencies: ["VigilKernel", "VigilJSON"]
         ),
+        // Detectors: pure functions from what happened (and the node state) to alerts; deduplication.
+        .target(
+            name: "VigilDetect",
+            dependencies: ["VigilNode", "VigilKernel"]
+        ),
         // The agent: event sources, its loop, configuration, and the lines it writes.
         .target(
             name: "VigilAgent",
-            dependencies: ["VigilNode", "VigilKernel", "VigilJSON", "CVigilShims"]
+            dependencies: ["VigilDetect", "VigilNode", "VigilKernel", "VigilJSON", "CVigilShims"]
         ),
         // The thin command-line front end.
         .executableTarget(
@@ -62,6 +67,7 @@ let package = Package(
 
         .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON"]),
         .testTarget(name: "VigilKernelTests", dependencies: ["VigilKernel"]),
+        .testTarget(name: "VigilDetectTests", dependencies: ["VigilDetect", "VigilNode", "VigilKernel"]),
         .testTarget(name: "VigilAgentTests", dependencies: ["VigilAgent", "VigilNode", "VigilKernel", "VigilJSON"]),
         .testTarget(
             name: "VigilNodeTests",

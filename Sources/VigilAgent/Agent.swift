@@ -223,6 +223,8 @@ public final class Agent {
                 if configuration.events { output.write(encoder.encode(event)) }
             case .agentStatus:
                 output.write(encoder.encode(event))
+            case .credentialsChanged:
+                break
             }
         }
         events.removeAll(keepingCapacity: true)

@@ -171,6 +171,9 @@ public struct EventLineEncoder: Sendable {
             return "Container stopped: \(container.runtime.rawValue) \(container.name ?? container.shortID) (\(container.shortID))"
         case .agentStatus:
             return event.message ?? "Vigil status"
+        case .credentialsChanged:
+            guard let process = event.process else { return "User changed\(place)" }
+            return "User changed\(place): \(commandText(process)) (pid \(process.pid)) effective uid \(event.previousEffectiveUID.map(String.init) ?? "?") → \(process.euid)"
         }
     }
 
@@ -183,6 +186,7 @@ public struct EventLineEncoder: Sendable {
         case .containerStart: kind = "start"
         case .containerStop: kind = "stop "
         case .agentStatus: kind = "vigil"
+        case .credentialsChanged: kind = "uid  "
         }
         var line = "\(time) \(kind) "
         if let container = event.container { line += "\(container.name ?? "-")/\(container.shortID) " }

@@ -28,6 +28,8 @@ public struct TrackedProcess: Sendable {
     public var noNewPrivs: Bool
     public var seccomp: SeccompMode
     public var tty: UInt32
+    /// The pid inside the container's PID namespace (1 for its init); 0 when unknown.
+    public var namespacePid: Int32 = 0
     /// Standard input, output and error at exec (`/dev/pts/0`, `pipe:[1]`, `socket:[2]`); empty when unknown.
     public var stdio: [String] = []
     /// The container's cgroup (its key in the registry).
@@ -88,6 +90,7 @@ public struct TrackedProcess: Sendable {
         noNewPrivs = record.status.noNewPrivs
         seccomp = record.status.seccomp
         tty = record.tty
+        namespacePid = record.status.namespacePids.last ?? 0
         stdio = record.stdio
         missing = []
         unread = false
@@ -138,6 +141,9 @@ public struct ActivityEvent: Sendable {
         case containerStart = "container_start"
         case containerStop = "container_stop"
         case agentStatus = "agent_status"
+        /// A followed process changed its user (a connector uid event); for detectors, not written
+        /// as an event line.
+        case credentialsChanged = "credentials_changed"
     }
 
     public var kind: Kind
@@ -150,6 +156,8 @@ public struct ActivityEvent: Sendable {
     public var ancestors: [String]
     /// The parent's executable, when the parent is a followed process (`proc.pexepath`).
     public var parentExe: ExecutablePath?
+    /// For credentialsChanged: the effective user id before the change.
+    public var previousEffectiveUID: UInt32?
     /// For exits: the exit status (128 + signal when killed), the signal, and how long it ran.
     public var exitCode: Int32?
     public var exitSignal: Int32?

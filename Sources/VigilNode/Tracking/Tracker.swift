@@ -137,8 +137,14 @@ public final class Tracker {
             retire(process, exitCode: code, signal: signal, at: message.timestamp, source: .connector, into: &out)
 
         case .uid(_, let tgid, let real, let effective):
+            guard let process = processes[tgid] else { return }
             processes[tgid]?.uid = real
             processes[tgid]?.euid = effective
+            if process.euid != effective, process.reported, let updated = processes[tgid] {
+                var event = makeEvent(.credentialsChanged, updated, time: message.timestamp, source: .connector)
+                event.previousEffectiveUID = process.euid
+                out.append(event)
+            }
 
         case .gid(_, let tgid, let real, _):
             processes[tgid]?.gid = real
@@ -331,7 +337,7 @@ public final class Tracker {
     }
 
     /// The container's PID counters now, from the hierarchy with the pids controller.
-    private func samplePids(_ cgroup: String) -> PidCounters? {
+    public func samplePids(_ cgroup: String) -> PidCounters? {
         guard let index = layout.pidsIndex else { return nil }
         return layout.walked[index].pidCounters(cgroup)
     }
