@@ -1,5 +1,6 @@
 import CVigilShims
 import Glibc
+import VigilDetect
 import VigilKernel
 public import VigilNode
 
@@ -44,6 +45,9 @@ public final class Agent {
     private let paths: NodePaths
     private let output: any LineOutput
     private let encoder: EventLineEncoder
+    private var engine: AlertEngine?
+    private var alerts: [Alert] = []
+    private var tracker: Tracker?
 
     public init(
         paths: NodePaths, configuration: WatchConfiguration, configurationFile: String?,
@@ -79,6 +83,7 @@ public final class Agent {
 
         let tracker: Tracker
         do { tracker = try Tracker(paths: paths) } catch { throw StartError(description: error.description) }
+        self.tracker = tracker
         // One guarded reader per calling thread (the loop's tracker, the connector's receiver): a reader
         // serves one caller at a time.
         let cmdlines = GuardedCommandLineReader(procRoot: paths.procRoot)
@@ -110,6 +115,8 @@ public final class Agent {
         // workloads do not hold its lines back. (Best effort: needs CAP_SYS_NICE.)
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(vigil_gettid()), -10)
 
+        let engine = AlertEngine(configuration: configuration.detection, paths: paths)
+        self.engine = engine
         var events: [ActivityEvent] = []
         do { try tracker.seed(into: &events) } catch { throw StartError(description: error.description) }
         publish(&events)
@@ -145,13 +152,18 @@ public final class Agent {
         messages.reserveCapacity(4096)
         let interval = { [self] in source == nil ? configuration.pollInterval : configuration.resyncInterval }
         var nextReconcile = monotonicNanoseconds() + interval()
+        // Fork storms and deduplication windows are looked at four times a second, and only while
+        // there is something to look at: an idle node wakes the loop only for its resync.
+        let tickInterval: UInt64 = 250_000_000
+        var nextTick = monotonicNanoseconds() + tickInterval
         var running = true
         while running {
             var descriptors = [pollfd(fd: signals.rawValue, events: Int16(POLLIN), revents: 0)]
             if let source { descriptors.append(pollfd(fd: source.readyDescriptor, events: Int16(POLLIN), revents: 0)) }
             if let watcher { descriptors.append(pollfd(fd: watcher.rawValue, events: Int16(POLLIN), revents: 0)) }
             let now = monotonicNanoseconds()
-            let wait = nextReconcile > now ? Int32(min((nextReconcile - now) / 1_000_000 + 1, 60_000)) : 0
+            let wake = engine.wantsTick ? min(nextReconcile, nextTick) : nextReconcile
+            let wait = wake > now ? Int32(min((wake - now) / 1_000_000 + 1, 60_000)) : 0
             _ = poll(&descriptors, nfds_t(descriptors.count), wait)
 
             while let signal = signals.next() {
@@ -165,6 +177,7 @@ public final class Agent {
             if let source {
                 let losses = source.take(into: &messages)
                 for event in messages { tracker.handle(event.message, prefetched: event.snapshot, into: &events) }
+                if !messages.isEmpty { engine.noteActivity() }
                 messages.removeAll(keepingCapacity: true)
                 if losses.any {
                     var counters: [(String, UInt64)] = [("lost_events", losses.lostInKernel + losses.droppedInQueue)]
@@ -199,6 +212,12 @@ public final class Agent {
                 let soon: UInt64 = tracker.wantsEarlyReconcile ? 50_000_000 : .max
                 nextReconcile = monotonicNanoseconds() + min(interval(), soon)
             }
+            if engine.wantsTick, monotonicNanoseconds() >= nextTick {
+                engine.tick(tracker: tracker, into: &alerts)
+                nextTick = monotonicNanoseconds() + tickInterval
+            } else if !engine.wantsTick {
+                nextTick = monotonicNanoseconds() + tickInterval
+            }
             publish(&events)
             output.flush()
         }
@@ -210,6 +229,8 @@ public final class Agent {
             for event in messages { tracker.handle(event.message, prefetched: event.snapshot, into: &events) }
             publish(&events)
         }
+        engine.flush(into: &alerts)
+        publish(&events)
         status(
             "stopping",
             counters: [("received_events", source?.received ?? 0), ("slow_cmdline_reads", cmdlines.timedOut + receiverCmdlines.timedOut)])
@@ -217,6 +238,7 @@ public final class Agent {
     }
 
     private func publish(_ events: inout [ActivityEvent]) {
+        if let engine, let tracker { engine.inspect(events, tracker: tracker, into: &alerts) }
         for event in events {
             switch event.kind {
             case .processExec, .processExit, .containerStart, .containerStop:
@@ -228,6 +250,8 @@ public final class Agent {
             }
         }
         events.removeAll(keepingCapacity: true)
+        for alert in alerts { output.write(encoder.encode(alert)) }
+        alerts.removeAll(keepingCapacity: true)
     }
 
     private func status(_ message: String, counters: [(String, UInt64)]) {
@@ -249,6 +273,7 @@ public final class Agent {
         // The event source cannot change while running.
         reloaded.source = configuration.source
         configuration = reloaded
+        engine?.configuration = reloaded.detection
         output.reopen()
         status("configuration reloaded\(configurationFile.map { " from \($0)" } ?? "")", counters: [])
     }

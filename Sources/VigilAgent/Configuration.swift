@@ -1,3 +1,4 @@
+public import VigilDetect
 import VigilKernel
 
 /// How the agent gets process events.
@@ -23,6 +24,8 @@ public struct WatchConfiguration: Equatable, Sendable {
     public var slowReadTimeout: UInt64 = 20_000_000
     /// The connector socket's receive buffer.
     public var receiveBuffer = 8 << 20
+    /// Rules, their exceptions and thresholds, deduplication.
+    public var detection = DetectionConfiguration()
 
     public init() {}
 }
@@ -45,6 +48,21 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 ///     resync_interval = 30s
 ///     slow_read_timeout = 20ms
 ///     receive_buffer = 8388608
+///
+///     [alerts]
+///     dedup_window = 60s
+///
+///     [fork_storm]
+///     rate = 200               # forks per second in one container
+///     pids_fraction = 0.9      # of pids.max
+///     quiet_period = 3s
+///
+///     [rule shell_in_container]
+///     enabled = true
+///     priority = notice
+///     except_workloads = k8s:ops/debug/*, image:busybox:latest
+///     except_exes = /usr/local/bin/healthcheck
+///     except_parents = crond
 ///
 /// Unknown sections and keys are errors, so a typo is never silently ignored.
 public enum ConfigurationFile {
@@ -90,13 +108,72 @@ public enum ConfigurationFile {
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]") else { throw fail("a section header must end with ']'") }
                 section = String(trim(line.dropFirst().dropLast()))
-                guard section == "watch" else { throw fail("unknown section [\(section)]; expected [watch]") }
+                if section.hasPrefix("rule ") {
+                    let name = String(trim(section.dropFirst(5)))
+                    guard RuleID(rawValue: name) != nil else {
+                        throw fail("unknown rule '\(name)'; rules are \(RuleID.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    section = "rule " + name
+                    continue
+                }
+                guard ["watch", "alerts", "fork_storm"].contains(section) else {
+                    throw fail("unknown section [\(section)]; expected [watch], [alerts], [fork_storm] or [rule NAME]")
+                }
                 continue
             }
             guard let equals = line.firstIndex(of: "=") else { throw fail("expected 'key = value', found '\(line)'") }
             let key = String(trim(line[..<equals]))
             let value = String(trim(line[line.index(after: equals)...]))
-            guard section == "watch" else { throw fail("'\(key)' must be inside a [watch] section") }
+            if section.isEmpty { throw fail("'\(key)' must be inside a section such as [watch]") }
+            if section.hasPrefix("rule "), let rule = RuleID(rawValue: String(section.dropFirst(5))) {
+                var settings = configuration.detection.settings(rule)
+                let list = value.split(separator: ",").map { String(trim($0)) }.filter { !$0.isEmpty }
+                switch key {
+                case "enabled":
+                    guard value == "true" || value == "false" else { throw fail("enabled must be true or false; found '\(value)'") }
+                    settings.enabled = value == "true"
+                case "priority":
+                    guard let priority = VigilDetect.Priority(name: value) else {
+                        throw fail("priority must be one of \(VigilDetect.Priority.allCases.map { $0.rawValue.lowercased() }.joined(separator: ", ")); found '\(value)'")
+                    }
+                    settings.priority = priority
+                case "except_workloads": settings.exceptWorkloads = list
+                case "except_exes": settings.exceptExes = list
+                case "except_parents": settings.exceptParents = list
+                default:
+                    throw fail("unknown key '\(key)' in [\(section)]; expected enabled, priority, except_workloads, except_exes or except_parents")
+                }
+                configuration.detection.rules[rule] = settings
+                continue
+            }
+            if section == "alerts" {
+                guard key == "dedup_window" else { throw fail("unknown key '\(key)' in [alerts]; expected dedup_window") }
+                guard let window = DurationParser.nanoseconds(value) else {
+                    throw fail("dedup_window must be a duration such as 60s or 0 (off); found '\(value)'")
+                }
+                configuration.detection.dedupWindow = window
+                continue
+            }
+            if section == "fork_storm" {
+                switch key {
+                case "rate":
+                    guard let rate = Double(value), rate > 0 else { throw fail("rate must be a positive number of forks per second; found '\(value)'") }
+                    configuration.detection.forkRate = rate
+                case "pids_fraction":
+                    guard let fraction = Double(value), fraction > 0, fraction <= 1 else {
+                        throw fail("pids_fraction must be a number above 0 and at most 1; found '\(value)'")
+                    }
+                    configuration.detection.pidsFraction = fraction
+                case "quiet_period":
+                    guard let period = DurationParser.nanoseconds(value), period > 0 else {
+                        throw fail("quiet_period must be a positive duration such as 3s; found '\(value)'")
+                    }
+                    configuration.detection.stormQuietPeriod = period
+                default:
+                    throw fail("unknown key '\(key)' in [fork_storm]; expected rate, pids_fraction or quiet_period")
+                }
+                continue
+            }
             switch key {
             case "source":
                 guard let choice = EventSourceChoice(rawValue: value) else {

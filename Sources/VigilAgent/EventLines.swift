@@ -52,7 +52,9 @@ public struct EventLineEncoder: Sendable {
         out.key("output_fields")
         out.beginObject()
         if let container = event.container { containerFields(container, into: &out) }
-        if let process = event.process { processFields(process, event: event, into: &out) }
+        if let process = event.process {
+            processFields(process, ancestors: event.ancestors, parentExe: event.parentExe, into: &out)
+        }
         if event.kind == .processExit {
             out.key("proc.exit_code")
             out.int(event.exitCode)
@@ -82,7 +84,7 @@ public struct EventLineEncoder: Sendable {
         return bytes
     }
 
-    private func containerFields(_ container: ContainerIdentity, into out: inout JSONWriter) {
+    func containerFields(_ container: ContainerIdentity, into out: inout JSONWriter) {
         out.key("container.id")
         out.string(container.shortID)
         out.key("container.full_id")
@@ -103,7 +105,9 @@ public struct EventLineEncoder: Sendable {
         out.string(container.workload.rawValue)
     }
 
-    private func processFields(_ process: TrackedProcess, event: ActivityEvent, into out: inout JSONWriter) {
+    func processFields(
+        _ process: TrackedProcess, ancestors: [String], parentExe: ExecutablePath?, into out: inout JSONWriter
+    ) {
         out.key("proc.pid")
         out.int(process.pid)
         out.key("proc.ppid")
@@ -120,11 +124,11 @@ public struct EventLineEncoder: Sendable {
         out.key("proc.args")
         if known && !process.missing.contains("cmdline") { out.strings(process.cmdline) } else { out.null() }
         out.key("proc.pname")
-        out.string(event.ancestors.first)
+        out.string(ancestors.first)
         out.key("proc.pexepath")
-        out.string(event.parentExe?.display)
+        out.string(parentExe?.display)
         out.key("proc.aname")
-        out.strings(event.ancestors)
+        out.strings(ancestors)
         out.key("proc.tty")
         out.int(known ? process.tty : nil)
         out.key("user.uid")
@@ -209,7 +213,7 @@ public struct EventLineEncoder: Sendable {
         return line
     }
 
-    private func commandText(_ process: TrackedProcess) -> String {
+    func commandText(_ process: TrackedProcess) -> String {
         if process.unread { return process.missing.contains("name") ? "(unknown program)" : process.comm }
         return process.cmdline.isEmpty ? process.comm : process.cmdline.joined(separator: " ")
     }

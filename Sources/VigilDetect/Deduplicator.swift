@@ -16,6 +16,9 @@ public struct Deduplicator: Sendable {
     /// The most distinct kinds held at once; beyond it the oldest window closes early (and is summarised).
     public let capacity: Int
 
+    /// Kinds whose window is open.
+    public var pendingCount: Int { pending.count }
+
     public init(capacity: Int = 10_000) {
         self.capacity = capacity
     }

@@ -29,6 +29,9 @@ public struct ForkStormDetector: Sendable {
 
     public init() {}
 
+    /// A storm is going on in some container.
+    public var active: Bool { watches.values.contains { $0.storm != nil } }
+
     /// Samples every container; `now` in monotonic nanoseconds. `sample` reads a container's PID
     /// counters (only for containers that forked since the last tick or are in a storm, so an idle node
     /// costs nothing).

@@ -131,6 +131,13 @@ enum SinkCalls {
         valueOrErrno { fcntl(fd, F_DUPFD_CLOEXEC, Int32(3)) }.map { FileDescriptor(adopting: $0) }
     }
 
+    /// Whether `fd` is a regular file (which never makes a writer wait for a reader). The corresponding C
+    /// function is `fstat`.
+    static func isRegularFile(_ fd: Int32) -> Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+    }
+
     /// Waits up to `timeout` ms for the first descriptor's `events` (when `fd` is not -1) or for `wakeup`
     /// to become readable. Returns the first descriptor's returned events and whether `wakeup` fired.
     /// The corresponding C function is `poll`.

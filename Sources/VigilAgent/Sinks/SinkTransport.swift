@@ -18,10 +18,6 @@ protocol SinkTransport: AnyObject {
     /// Reopens a file (after SIGHUP, for logrotate); nothing for sockets.
     func reopen()
 
-    /// Called about once a second while the queue is empty: a moment to notice that the receiver
-    /// has read everything sent so far.
-    func settle()
-
     /// Closes the descriptor.
     func disconnect()
 }
@@ -29,7 +25,6 @@ protocol SinkTransport: AnyObject {
 extension SinkTransport {
     func takeLateLosses() -> UInt64 { 0 }
     func reopen() {}
-    func settle() {}
 }
 
 enum ConnectOutcome {

@@ -340,7 +340,6 @@ final class SinkWorker: @unchecked Sendable {
             if woken { wakeup.drain() }
             state.withLock { $0.idle = false }
         }
-        transport.settle()
         tick()
     }
 

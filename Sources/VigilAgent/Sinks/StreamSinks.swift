@@ -42,11 +42,15 @@ final class StandardOutputSink: SinkTransport {
     private let format: LineFormat
     private let isRegularFile: Bool
 
-    init(format: LineFormat) throws(Errno) {
-        descriptor = try SinkCalls.duplicate(1).get()
+    convenience init(format: LineFormat) throws(Errno) {
+        try self.init(descriptor: SinkCalls.duplicate(1).get(), format: format)
+    }
+
+    /// Writes to `descriptor` (a pipe in tests) as if it were standard output.
+    init(descriptor: consuming FileDescriptor, format: LineFormat) {
+        isRegularFile = SinkCalls.isRegularFile(descriptor.rawValue)
+        self.descriptor = descriptor
         self.format = format
-        var info = stat()
-        isRegularFile = fstat(descriptor.rawValue, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
     }
 
     func connect(_ waiter: SinkWaiter) -> ConnectOutcome {
