@@ -1,3 +1,4 @@
+public import VigilDetect
 public import VigilKernel
 
 /// One line Vigil writes, in every form a sink may need: the JSON object, the text line, the sentence,
@@ -5,6 +6,7 @@ public import VigilKernel
 public struct OutputRecord: Sendable {
     /// When it happened (the `time` field).
     public var time: Timestamp
+    /// The alert's priority (`VigilDetect.Priority`); its syslog severity becomes the message's.
     public var priority: Priority
     /// The rule id or event name (`shell_in_container`, `agent_status`): syslog's MSGID.
     public var name: String
@@ -32,32 +34,6 @@ public struct OutputRecord: Sendable {
         self.message = message
         self.structuredData = structuredData
         self.appName = appName
-    }
-}
-
-/// How urgent a line is: the `priority` field, spelled as Falco spells it, and syslog's severity.
-public enum Priority: String, Sendable, CaseIterable {
-    case emergency = "Emergency"
-    case alert = "Alert"
-    case critical = "Critical"
-    case error = "Error"
-    case warning = "Warning"
-    case notice = "Notice"
-    case informational = "Informational"
-    case debug = "Debug"
-
-    /// The syslog severity, 0 (emergency) to 7 (debug), as RFC 5424 numbers them.
-    public var syslogSeverity: Int {
-        switch self {
-        case .emergency: 0
-        case .alert: 1
-        case .critical: 2
-        case .error: 3
-        case .warning: 4
-        case .notice: 5
-        case .informational: 6
-        case .debug: 7
-        }
     }
 }
 

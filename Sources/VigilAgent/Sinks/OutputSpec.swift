@@ -34,7 +34,9 @@ public enum OutputSpec: Sendable, Hashable, CustomStringConvertible {
         if spec == "stdout" { return .standardOutput }
         if spec == "syslog" { return .localSyslog(path: defaultLocalSyslogPath) }
         if let path = spec.dropPrefix("file:") {
-            guard !path.isEmpty else { throw OutputSpecError(spec, "file: needs a path, as in file:/var/log/vigil.json") }
+            guard !path.isEmpty else {
+                throw OutputSpecError(spec, "file: needs a path, as in file:/var/log/vigil.json")
+            }
             guard !path.utf8.contains(0) else { throw OutputSpecError(spec, "the path contains a NUL byte") }
             return .file(path: path)
         }
@@ -57,7 +59,9 @@ public enum OutputSpec: Sendable, Hashable, CustomStringConvertible {
         if let rest = spec.dropPrefix("syslog:") {
             let scheme = rest.split(separator: ":", maxSplits: 1).first.map(String.init) ?? rest
             throw OutputSpecError(
-                spec, "unknown syslog transport \"\(scheme)\"; use syslog:unix:PATH, syslog:udp://HOST:PORT or syslog:tcp://HOST:PORT")
+                spec,
+                "unknown syslog transport \"\(scheme)\"; use syslog:unix:PATH, syslog:udp://HOST:PORT or syslog:tcp://HOST:PORT"
+            )
         }
         throw OutputSpecError(spec, "not an output")
     }
@@ -88,7 +92,9 @@ public enum OutputSpec: Sendable, Hashable, CustomStringConvertible {
         guard !host.isEmpty else { throw OutputSpecError(spec, "the host is missing") }
         guard let address = IPAddress(String(host)) else {
             throw OutputSpecError(
-                spec, "HOST must be an IPv4 address, an IPv6 address in brackets or localhost, not \"\(host)\" (Vigil does not resolve host names)")
+                spec,
+                "HOST must be an IPv4 address, an IPv6 address in brackets or localhost, not \"\(host)\" (Vigil does not resolve host names)"
+            )
         }
         guard !portText.isEmpty, portText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
             let port = Int(portText), port >= 1, port <= 65535

@@ -76,7 +76,8 @@ public final class SinkSet: @unchecked Sendable {
                 sinks.append((spec.description, sink))
             case .remoteSyslog(.udp, let address, let port):
                 let sink = UDPSyslogSink(
-                    address: address, port: port, facility: facility, hostname: hostname, processID: processID)
+                    address: address, port: port, facility: facility, hostname: hostname, processID: processID,
+                    tuning: tuning)
                 sinks.append((spec.description, sink))
             case .remoteSyslog(.tcp, let address, let port):
                 let sink = TCPSyslogSink(

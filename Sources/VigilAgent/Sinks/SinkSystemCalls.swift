@@ -138,11 +138,33 @@ enum SinkCalls {
         return fstat(fd, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
     }
 
+    /// A file's device and inode: which file a path names now.
+    struct FileIdentity: Equatable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    /// The identity of the file at `path`, nil when there is none. The corresponding C function is `stat`.
+    static func fileIdentity(_ path: String) -> FileIdentity? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// Whether a datagram socket bound at `path` is alive: connecting to it succeeds (nothing is sent).
+    static func acceptsDatagrams(_ path: String) -> Bool {
+        guard case .success(let probe) = socket(family: AF_UNIX, type: Int32(SOCK_DGRAM.rawValue)) else { return false }
+        if case .success = connect(probe.rawValue, unixPath: path) { return true }
+        return false
+    }
+
     /// Waits up to `timeout` ms for the first descriptor's `events` (when `fd` is not -1) or for `wakeup`
     /// to become readable. Returns the first descriptor's returned events and whether `wakeup` fired.
     /// The corresponding C function is `poll`.
     static func poll(_ fd: Int32, events: Int16, wakeup: Int32, timeout: Int32) -> (events: Int16, woken: Bool) {
-        var descriptors = [pollfd(fd: fd, events: events, revents: 0), pollfd(fd: wakeup, events: Int16(POLLIN), revents: 0)]
+        var descriptors = [
+            pollfd(fd: fd, events: events, revents: 0), pollfd(fd: wakeup, events: Int16(POLLIN), revents: 0),
+        ]
         let result = descriptors.withUnsafeMutableBufferPointer { buffer in
             Glibc.poll(buffer.baseAddress, nfds_t(buffer.count), timeout)
         }

@@ -8,23 +8,29 @@ protocol SinkTransport: AnyObject {
     /// starts and, while the destination is down, on the retry schedule.
     func connect(_ waiter: SinkWaiter) -> ConnectOutcome
 
+    /// Whether a successful `connect` shows the destination is reachable (a socket accepted the
+    /// connection, a file opened). Not so for UDP, which only a datagram can test.
+    var connectShowsReachable: Bool { get }
+
     /// Delivers one record.
     func deliver(_ record: OutputRecord, _ waiter: SinkWaiter) -> DeliveryOutcome
 
-    /// Lines that an earlier delivery reported as delivered but that turned out lost (a UDP datagram
-    /// refused by an ICMP message that arrived late), since the last call.
-    func takeLateLosses() -> UInt64
-
     /// Reopens a file (after SIGHUP, for logrotate); nothing for sockets.
     func reopen()
+
+    /// Called when the queue is empty: a moment to confirm that the receiver read what was sent, so it
+    /// need not be sent again after a restart. True while there is something left to confirm (the sink
+    /// calls again soon, backing off to once a second).
+    func settle() -> Bool
 
     /// Closes the descriptor.
     func disconnect()
 }
 
 extension SinkTransport {
-    func takeLateLosses() -> UInt64 { 0 }
     func reopen() {}
+    func settle() -> Bool { false }
+    var connectShowsReachable: Bool { true }
 }
 
 enum ConnectOutcome {

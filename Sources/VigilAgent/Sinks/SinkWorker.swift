@@ -14,8 +14,9 @@ public struct SinkTuning: Sendable {
     public var retryMax: UInt64 = 2_000_000_000
     /// How long a TCP connect may take (ns).
     public var connectTimeout: UInt64 = 5_000_000_000
-    /// TCP: lines written this recently (ns), up to `resendLimit` of them, are sent again after the
-    /// receiver reset the connection, since plain TCP syslog cannot tell whether it read them.
+    /// Remote syslog: lines sent this recently (ns), up to `resendLimit` of them, are sent again when
+    /// the receiver went away — a TCP reset, a UDP refusal — since neither protocol tells whether it
+    /// read them before it stopped. (The local socket knows which it did not read, and sends those.)
     public var resendWindow: UInt64 = 1_000_000_000
     public var resendLimit: Int = 1024
 
@@ -30,7 +31,7 @@ public struct SinkStatistics: Sendable, Equatable, CustomStringConvertible {
     /// Lines refused because the sink's queue was full.
     public var dropped: UInt64 = 0
     /// Lines that could not be delivered: held longer than the hold limit while the destination was
-    /// down, refused (a UDP datagram answered by ICMP), or too large for the transport.
+    /// down, or too large for the transport.
     public var lost: UInt64 = 0
     /// Lines sent a second time after a connection reset because the receiver may not have read them.
     public var resent: UInt64 = 0
@@ -179,13 +180,13 @@ final class SinkWorker: @unchecked Sendable {
                 let lostDuring = state.statistics.dropped + state.statistics.lost - outage.lossesAtStart
                 return (
                     "sink \(label) was still down at shutdown after \(Self.seconds(down)) (\(outage.reason)): "
-                        + "\(lostDuring) lines lost, \(undelivered) held lines not delivered",
+                        + "\(Self.lines(lostDuring)) lost, \(Self.lines(undelivered)) held and not delivered",
                     [("sink_down_ns", down), ("sink_lost", lostDuring), ("sink_undelivered", undelivered)]
                 )
             }
             guard undelivered > 0 || dropped > 0 || lost > 0 else { return nil }
             var parts: [String] = []
-            if undelivered > 0 { parts.append("\(undelivered) lines not delivered before the shutdown deadline") }
+            if undelivered > 0 { parts.append("\(Self.lines(undelivered)) not delivered before the shutdown deadline") }
             if dropped > 0 { parts.append("\(dropped) dropped (queue full)") }
             if lost > 0 { parts.append("\(lost) lost (\(state.lossReason))") }
             return (
@@ -212,6 +213,7 @@ final class SinkWorker: @unchecked Sendable {
         var retryDelay = tuning.retryInitial
         var nextAttempt: UInt64 = 0
         var resentThisOutage = 0
+        var settleDelay = Self.firstSettleDelay
 
         // Connect at once, so a destination that is not there is reported before the first line.
         switch transport.connect(waiter) {
@@ -230,38 +232,48 @@ final class SinkWorker: @unchecked Sendable {
                 nextAttempt = 0
             }
             if down { expire(&batch, &head) }
-            if head == batch.count {
-                if exitRequested.load(ordering: .acquiring) { break }
-                idle()
-                continue
-            }
-            if mustStop() { break }
+            let queueEmpty = head == batch.count
+            if queueEmpty && exitRequested.load(ordering: .acquiring) { break }
+            if !queueEmpty && mustStop() { break }
 
-            if down {
+            // Down: reconnect on the retry schedule. With lines waiting, the first delivery proves the
+            // destination is back; with none, a connection that proves it does (not UDP's).
+            if down && (!queueEmpty || transport.connectShowsReachable) {
                 let now = monotonicNanoseconds()
-                if now < nextAttempt {
+                if now >= nextAttempt {
+                    switch transport.connect(waiter) {
+                    case .stopping: break loop
+                    case .failed(let reason):
+                        announceOutage(reason)
+                        retryDelay = min(retryDelay * 2, tuning.retryMax)
+                        nextAttempt = monotonicNanoseconds() + retryDelay
+                        continue
+                    case .connected(let resent):
+                        resentThisOutage += resent
+                        if queueEmpty {
+                            down = false
+                            retryDelay = tuning.retryInitial
+                            endOutage(resent: resentThisOutage)
+                            resentThisOutage = 0
+                            continue
+                        }
+                    }
+                } else if !queueEmpty {
                     if waiter.sleep(until: nextAttempt) == .stopping { break }
                     continue
                 }
-                switch transport.connect(waiter) {
-                case .stopping: break loop
-                case .failed(let reason):
-                    announceOutage(reason)
-                    retryDelay = min(retryDelay * 2, tuning.retryMax)
-                    nextAttempt = monotonicNanoseconds() + retryDelay
-                    continue
-                case .connected(let resent):
-                    resentThisOutage += resent
-                }
+            }
+            if queueEmpty {
+                idle(settling: !down, settleDelay: &settleDelay, retryAt: down ? nextAttempt : nil)
+                continue
             }
 
             let outcome = transport.deliver(batch[head].record, waiter)
-            let lateLosses = transport.takeLateLosses()
             switch outcome {
             case .delivered:
                 head += 1
+                settleDelay = Self.firstSettleDelay
                 finish(delivered: 1)
-                countLateLosses(lateLosses)
                 if down {
                     down = false
                     retryDelay = tuning.retryInitial
@@ -269,7 +281,6 @@ final class SinkWorker: @unchecked Sendable {
                     resentThisOutage = 0
                 }
             case .down(let reason):
-                countLateLosses(lateLosses)
                 if down {
                     announceOutage(reason)
                     retryDelay = min(retryDelay * 2, tuning.retryMax)
@@ -284,7 +295,6 @@ final class SinkWorker: @unchecked Sendable {
             case .rejected(let reason):
                 head += 1
                 finish(lost: 1, reason: reason)
-                countLateLosses(lateLosses)
             case .stopping:
                 break loop
             }
@@ -324,15 +334,27 @@ final class SinkWorker: @unchecked Sendable {
         }
     }
 
-    /// Waits for records (or a request), at most a second, reporting on the way out.
-    private func idle() {
+    private static let firstSettleDelay: UInt64 = 5_000_000
+
+    /// Waits for records (or a request), at most a second, reporting on the way out. While the transport
+    /// has deliveries to confirm, it wakes sooner (`settleDelay`, doubling) to let it check; while the
+    /// destination is down, at the next retry (`retryAt`).
+    private func idle(settling: Bool, settleDelay: inout UInt64, retryAt: UInt64?) {
+        var timeout: UInt64 = 1_000_000_000
+        if settling && transport.settle() {
+            timeout = settleDelay
+            settleDelay = min(settleDelay * 2, 1_000_000_000)
+        }
+        if let retryAt, transport.connectShowsReachable {
+            let now = monotonicNanoseconds()
+            timeout = min(timeout, retryAt > now ? retryAt - now : 0)
+        }
         let wait = state.withLock { state -> Bool in
             guard state.pending.isEmpty, !state.reopenRequested else { return false }
             state.idle = true
             return true
         }
         if wait && !exitRequested.load(ordering: .acquiring) {
-            var timeout: UInt64 = 1_000_000_000
             let deadline = stopDeadline.load(ordering: .acquiring)
             let now = monotonicNanoseconds()
             if deadline != .max { timeout = deadline > now ? min(timeout, deadline - now) : 0 }
@@ -352,7 +374,9 @@ final class SinkWorker: @unchecked Sendable {
             expired += 1
         }
         if expired > 0 {
-            finish(lost: expired, reason: "held longer than \(Self.seconds(tuning.holdLimit)) while the destination was down")
+            finish(
+                lost: expired,
+                reason: "held longer than \(Self.seconds(tuning.holdLimit)) while the destination was down")
         }
     }
 
@@ -363,17 +387,6 @@ final class SinkWorker: @unchecked Sendable {
             state.statistics.lost += lost
             if lost > 0 { state.lossReason = reason }
             state.outstanding -= Int(delivered + lost)
-        }
-    }
-
-    /// Records counted as delivered that turned out lost (a UDP datagram refused by a late ICMP message).
-    /// They left the queue already.
-    private func countLateLosses(_ count: UInt64) {
-        guard count > 0 else { return }
-        state.withLock { state in
-            state.statistics.lost += count
-            state.statistics.delivered -= min(count, state.statistics.delivered)
-            state.lossReason = "refused by the receiver (ICMP port unreachable)"
         }
     }
 
@@ -419,10 +432,17 @@ final class SinkWorker: @unchecked Sendable {
             // A reconnect that lost and resent nothing, done at once, is not worth a line.
             guard outage.announced || lost > 0 || resent > 0 else { return nil }
             let held = UInt64(state.outstanding)
-            var text = "sink \(label) is delivering again after \(Self.seconds(down)) down (\(outage.reason)): "
-                + "\(lost) lines lost, \(held) held lines follow late"
-            if resent > 0 { text += ", \(resent) lines sent again (the receiver may not have read them; they may appear twice)" }
-            return (text, [("sink_down_ns", down), ("sink_lost", lost), ("sink_held", held), ("sink_resent", UInt64(resent))])
+            var text =
+                "sink \(label) is delivering again after \(Self.seconds(down)) down (\(outage.reason)): "
+                + "\(Self.lines(lost)) lost, \(Self.lines(held)) held to follow late"
+            if resent > 0 {
+                text +=
+                    ", \(Self.lines(resent)) sent again (the receiver may not have read them; they may appear twice)"
+            }
+            return (
+                text,
+                [("sink_down_ns", down), ("sink_lost", lost), ("sink_held", held), ("sink_resent", UInt64(resent))]
+            )
         }
         if let (text, counters) = message { report(text, counters) }
     }
@@ -438,8 +458,11 @@ final class SinkWorker: @unchecked Sendable {
                 let lost = state.statistics.dropped + state.statistics.lost - outage.lossesAtStart
                 return (
                     "sink \(label) has been down for \(Self.seconds(now - outage.since)) (\(outage.reason)): "
-                        + "\(lost) lines lost so far, \(state.outstanding) held",
-                    [("sink_down_ns", now - outage.since), ("sink_lost", lost), ("sink_held", UInt64(state.outstanding))]
+                        + "\(Self.lines(lost)) lost so far, \(Self.lines(state.outstanding)) held",
+                    [
+                        ("sink_down_ns", now - outage.since), ("sink_lost", lost),
+                        ("sink_held", UInt64(state.outstanding)),
+                    ]
                 )
             }
             let dropped = state.statistics.dropped - state.droppedReported
@@ -449,11 +472,18 @@ final class SinkWorker: @unchecked Sendable {
             state.lostReported = state.statistics.lost
             state.lastLossReport = now
             var parts: [String] = []
-            if dropped > 0 { parts.append("dropped \(dropped) lines (queue full)") }
-            if lost > 0 { parts.append("lost \(lost) lines (\(state.lossReason))") }
-            return ("sink \(label) " + parts.joined(separator: " and "), [("sink_dropped", dropped), ("sink_lost", lost)])
+            if dropped > 0 { parts.append("dropped \(Self.lines(dropped)) (queue full)") }
+            if lost > 0 { parts.append("lost \(Self.lines(lost)) (\(state.lossReason))") }
+            return (
+                "sink \(label) " + parts.joined(separator: " and "), [("sink_dropped", dropped), ("sink_lost", lost)]
+            )
         }
         if let (text, counters) = message { report(text, counters) }
+    }
+
+    /// `1 line`, `12 lines`.
+    static func lines(_ count: some BinaryInteger) -> String {
+        count == 1 ? "1 line" : "\(count) lines"
     }
 
     /// `1.234 s`, `12 ms`.

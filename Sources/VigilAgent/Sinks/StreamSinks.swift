@@ -67,7 +67,9 @@ final class StandardOutputSink: SinkTransport {
         case .text: line = Array(record.text.utf8)
         }
         line.append(0x0A)
-        switch writeAll(descriptor.rawValue, line, waiter: waiter, chunk: isRegularFile ? .max : 4096, pollFirst: !isRegularFile) {
+        switch writeAll(
+            descriptor.rawValue, line, waiter: waiter, chunk: isRegularFile ? .max : 4096, pollFirst: !isRegularFile)
+        {
         case .success: return .delivered
         case .failure(.stopping): return .stopping
         case .failure(.error(let error)) where error == .brokenPipe:
@@ -95,6 +97,9 @@ final class FileSink: SinkTransport {
     static func open(_ path: String) -> Result<FileDescriptor, Errno> {
         SinkCalls.openForAppending(path)
     }
+
+    /// Opening proves little: a full disk still opens. Only a write shows the file takes lines again.
+    var connectShowsReachable: Bool { false }
 
     func connect(_ waiter: SinkWaiter) -> ConnectOutcome {
         if descriptor != nil { return .connected(resent: 0) }

@@ -8,7 +8,9 @@ import VigilKernel
 /// ENOENT, and the sink connects again. Datagrams still unread in the old socket are freed by the
 /// kernel without a word, so the sink keeps the ones sent since it last saw the daemon's queue empty
 /// (`SIOCOUTQ` = 0) and sends them again on the new socket. An empty queue proves they were read only
-/// once a later send succeeds: a daemon that closes its socket empties the queue too.
+/// if the daemon is still there — one that closes its socket empties the queue too — which a later
+/// successful send shows, or, while idle, the socket file being the one connected to and still
+/// accepting connections.
 final class LocalSyslogSink: SinkTransport {
     let path: String
     private let facility: SyslogFacility
@@ -16,10 +18,14 @@ final class LocalSyslogSink: SinkTransport {
     private let clock: SyslogClock
     private let unconfirmedLimit: Int
     private var socket: FileDescriptor?
-    /// Sent since the daemon's queue was last seen empty while it was alive.
+    /// Sent since the daemon's queue was last seen empty while it was alive. Only the newest can be
+    /// unread: a receiver queues at most `net.unix.max_dgram_qlen` datagrams (10 by default) before
+    /// senders wait, so keeping the newest `unconfirmedLimit` (halved when full) covers them.
     private var unconfirmed: [[UInt8]] = []
     /// The queue was seen empty; the next successful send proves it was the daemon reading it.
     private var sawEmptyQueue = false
+    /// The socket file connected to (device, inode), when it did not change during the connect.
+    private var connectedFile: SinkCalls.FileIdentity?
     /// To send again after a reconnect.
     private var resend: [[UInt8]] = []
 
@@ -38,9 +44,12 @@ final class LocalSyslogSink: SinkTransport {
         case .success(let fd): created = fd
         case .failure(let error): return .failed("socket: \(error)")
         }
+        let before = SinkCalls.fileIdentity(path)
         if case .failure(let error) = SinkCalls.connect(created.rawValue, unixPath: path) {
             return .failed("connect \(path): \(error)")
         }
+        let after = SinkCalls.fileIdentity(path)
+        connectedFile = before == after ? after : nil
         socket = consume created
         sawEmptyQueue = false
         var resent = 0
@@ -92,16 +101,67 @@ final class LocalSyslogSink: SinkTransport {
         }
     }
 
+    func settle() -> Bool {
+        guard let fd = socket?.rawValue, !unconfirmed.isEmpty else { return false }
+        guard SinkCalls.unconsumedBytes(fd) == 0 else { return true }
+        // Empty: read, or thrown away by a daemon that closed its socket. Still the same socket file,
+        // still accepting connections: the daemon is there, so it read them.
+        if let connectedFile, SinkCalls.fileIdentity(path) == connectedFile, SinkCalls.acceptsDatagrams(path) {
+            unconfirmed.removeAll(keepingCapacity: true)
+            sawEmptyQueue = false
+        }
+        return false
+    }
+
     func disconnect() {
         socket = nil
     }
 }
 
+/// Frames sent recently, with when: what a receiver that went away may have thrown away unread, to be
+/// sent again on the next connection. Kept for `window` ns, at most `limit` of them.
+struct RecentFrames {
+    private let window: UInt64
+    private let limit: Int
+    private var frames: [(time: UInt64, frame: [UInt8])] = []
+
+    init(window: UInt64, limit: Int) {
+        self.window = window
+        self.limit = max(1, limit)
+    }
+
+    mutating func remember(_ frame: [UInt8]) {
+        let now = monotonicNanoseconds()
+        var expired = 0
+        while expired < frames.count
+            && (now - frames[expired].time > window || frames.count - expired >= limit)
+        {
+            expired += 1
+        }
+        if expired > 0 { frames.removeFirst(expired) }
+        frames.append((now, frame))
+    }
+
+    /// The frames sent within the window, oldest first; forgets them all.
+    mutating func take() -> [[UInt8]] {
+        let now = monotonicNanoseconds()
+        defer { frames.removeAll(keepingCapacity: true) }
+        return frames.filter { now - $0.time <= window }.map(\.frame)
+    }
+
+    mutating func forget() {
+        frames.removeAll(keepingCapacity: true)
+    }
+}
+
 /// Remote syslog over UDP: one RFC 5424 message per datagram (RFC 5426), on a connected socket so
 /// that ICMP "port unreachable" comes back as ECONNREFUSED. On loopback the refusal is there as soon
-/// as `send` returns, so the record is kept and sent again when the receiver is back; a refusal that
-/// arrives later (a remote receiver) is counted as a loss. Datagrams dropped silently on the way or in
-/// a full receive buffer cannot be seen by any sender: that is UDP.
+/// as `send` returns, so the refused record is kept and sent again when the receiver is back.
+///
+/// A receiver that stops frees, unread, the datagrams that reached its socket after it stopped reading;
+/// no sender is told. So when a refusal shows it went away, the datagrams sent in the last
+/// `resendWindow` are sent again too, and reported as possibly duplicated. What UDP drops on the way
+/// or in a full receive buffer no sender can see.
 final class UDPSyslogSink: SinkTransport {
     private let address: IPAddress
     private let port: UInt16
@@ -109,17 +169,25 @@ final class UDPSyslogSink: SinkTransport {
     private let hostname: String
     private let processID: Int32
     private var socket: FileDescriptor?
-    private var lateLosses: UInt64 = 0
+    private var recent: RecentFrames
+    private var resend: [[UInt8]] = []
 
-    init(address: IPAddress, port: UInt16, facility: SyslogFacility, hostname: String, processID: Int32) {
+    init(
+        address: IPAddress, port: UInt16, facility: SyslogFacility, hostname: String, processID: Int32,
+        tuning: SinkTuning
+    ) {
         self.address = address
         self.port = port
         self.facility = facility
         self.hostname = hostname
         self.processID = processID
+        self.recent = RecentFrames(window: tuning.resendWindow, limit: tuning.resendLimit)
     }
 
     private var destination: String { "\(address.uriHost):\(port)" }
+
+    /// A connected UDP socket proves nothing: only a datagram that is not refused does.
+    var connectShowsReachable: Bool { false }
 
     func connect(_ waiter: SinkWaiter) -> ConnectOutcome {
         socket = nil
@@ -132,30 +200,41 @@ final class UDPSyslogSink: SinkTransport {
             return .failed("connect \(destination): \(error)")
         }
         socket = consume created
-        return .connected(resent: 0)
+        var resent = 0
+        while !resend.isEmpty {
+            switch send(resend[0], waiter) {
+            case .delivered:
+                resend.removeFirst()
+                resent += 1
+            case .stopping: return .stopping
+            case .rejected: resend.removeFirst()
+            case .down(let reason): return .failed(reason)
+            }
+        }
+        return .connected(resent: resent)
     }
 
     func deliver(_ record: OutputRecord, _ waiter: SinkWaiter) -> DeliveryOutcome {
+        send(SyslogMessage.rfc5424(record, facility: facility, hostname: hostname, processID: processID), waiter)
+    }
+
+    private func send(_ message: [UInt8], _ waiter: SinkWaiter) -> DeliveryOutcome {
         guard let fd = socket?.rawValue else { return .down("no socket for \(destination)") }
-        let message = SyslogMessage.rfc5424(record, facility: facility, hostname: hostname, processID: processID)
-        // A refusal of an earlier datagram that came after its send was checked: that one was lost.
-        if SinkCalls.pendingError(fd) == .connectionRefused { lateLosses += 1 }
         while true {
             let result = message.withUnsafeBytes { SinkCalls.send(fd, $0) }
             switch result {
             case .success:
-                if SinkCalls.pendingError(fd) == .connectionRefused {
-                    return .down("\(destination) refused the datagram (nothing listens there)")
-                }
+                if SinkCalls.pendingError(fd) == .connectionRefused { return receiverGone() }
+                recent.remember(message)
                 return .delivered
             case .failure(let error) where error == .connectionRefused:
-                // The error belonged to an earlier datagram; this one was not sent.
-                lateLosses += 1
-                return .down("\(destination) refused the datagram (nothing listens there)")
+                // A refusal of an earlier datagram; this one was not sent.
+                return receiverGone()
             case .failure(let error) where error == .wouldBlock || error.rawValue == ENOBUFS:
                 if waiter.wait(for: fd, events: Int16(POLLOUT)) == .stopping { return .stopping }
             case .failure(let error) where error == .messageTooLong:
-                return .rejected("a message of \(message.count) bytes is larger than a UDP datagram to \(destination) can be")
+                return .rejected(
+                    "a message of \(message.count) bytes is larger than a UDP datagram to \(destination) can be")
             case .failure(let error):
                 socket = nil
                 return .down("send to \(destination): \(error)")
@@ -163,9 +242,10 @@ final class UDPSyslogSink: SinkTransport {
         }
     }
 
-    func takeLateLosses() -> UInt64 {
-        defer { lateLosses = 0 }
-        return lateLosses
+    private func receiverGone() -> DeliveryOutcome {
+        resend = recent.take() + resend
+        socket = nil
+        return .down("\(destination) refused the datagram (nothing listens there)")
     }
 
     func disconnect() {
@@ -188,17 +268,21 @@ final class TCPSyslogSink: SinkTransport {
     private let processID: Int32
     private let tuning: SinkTuning
     private var socket: FileDescriptor?
-    /// Frames written recently, with when: what a reset may have lost.
-    private var recent: [(time: UInt64, frame: [UInt8])] = []
+    /// What a reset may have lost.
+    private var recent: RecentFrames
     private var resend: [[UInt8]] = []
 
-    init(address: IPAddress, port: UInt16, facility: SyslogFacility, hostname: String, processID: Int32, tuning: SinkTuning) {
+    init(
+        address: IPAddress, port: UInt16, facility: SyslogFacility, hostname: String, processID: Int32,
+        tuning: SinkTuning
+    ) {
         self.address = address
         self.port = port
         self.facility = facility
         self.hostname = hostname
         self.processID = processID
         self.tuning = tuning
+        self.recent = RecentFrames(window: tuning.resendWindow, limit: tuning.resendLimit)
     }
 
     private var destination: String { "\(address.uriHost):\(port)" }
@@ -273,20 +357,8 @@ final class TCPSyslogSink: SinkTransport {
                 return .down("send to \(destination): \(error)")
             }
         }
-        remember(frame)
+        recent.remember(frame)
         return .delivered
-    }
-
-    private func remember(_ frame: [UInt8]) {
-        let now = monotonicNanoseconds()
-        var expired = 0
-        while expired < recent.count
-            && (now - recent[expired].time > tuning.resendWindow || recent.count - expired >= tuning.resendLimit)
-        {
-            expired += 1
-        }
-        if expired > 0 { recent.removeFirst(expired) }
-        recent.append((now, frame))
     }
 
     /// The connection is over. A clean end — the receiver closed after reading everything (FIN, no
@@ -294,11 +366,11 @@ final class TCPSyslogSink: SinkTransport {
     /// sent again after the reconnect.
     private func connectionEnded(_ fd: Int32, afterEndOfStream: Bool) {
         let clean = afterEndOfStream && SinkCalls.pendingError(fd) == nil && SinkCalls.unconsumedBytes(fd) == 0
-        if !clean {
-            let now = monotonicNanoseconds()
-            resend = recent.filter { now - $0.time <= tuning.resendWindow }.map(\.frame) + resend
+        if clean {
+            recent.forget()
+        } else {
+            resend = recent.take() + resend
         }
-        recent.removeAll(keepingCapacity: true)
         socket = nil
     }
 
