@@ -68,7 +68,8 @@ let package = Package(
         .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON"]),
         .testTarget(name: "VigilKernelTests", dependencies: ["VigilKernel"]),
         .testTarget(name: "VigilDetectTests", dependencies: ["VigilDetect", "VigilNode", "VigilKernel"]),
-        .testTarget(name: "VigilAgentTests", dependencies: ["VigilAgent", "VigilNode", "VigilKernel", "VigilJSON"]),
+        .testTarget(
+            name: "VigilAgentTests", dependencies: ["VigilAgent", "VigilDetect", "VigilNode", "VigilKernel", "VigilJSON"]),
         .testTarget(
             name: "VigilNodeTests",
             dependencies: ["VigilNode", "VigilKernel", "VigilJSON"]

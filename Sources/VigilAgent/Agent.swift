@@ -4,34 +4,6 @@ import VigilDetect
 import VigilKernel
 public import VigilNode
 
-/// Where lines go. `vigil watch` writes to standard output; sinks come later behind the same shape.
-public protocol LineOutput: AnyObject {
-    func write(_ line: [UInt8])
-    func flush()
-    /// Reopen files (after SIGHUP, for logrotate).
-    func reopen()
-}
-
-/// Standard output, buffered per loop turn.
-public final class StandardOutput: LineOutput {
-    private var buffer: [UInt8] = []
-
-    public init() { buffer.reserveCapacity(64 * 1024) }
-
-    public func write(_ line: [UInt8]) {
-        buffer.append(contentsOf: line)
-        if buffer.count >= 64 * 1024 { flush() }
-    }
-
-    public func flush() {
-        guard !buffer.isEmpty else { return }
-        FileSystem.writeStandardOutput(buffer)
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    public func reopen() {}
-}
-
 /// The node agent: follows every container process until SIGTERM or SIGINT, reloads its configuration
 /// on SIGHUP, and writes activity lines.
 ///
@@ -43,7 +15,9 @@ public final class Agent {
     /// Flags given on the command line, applied over the file on every reload.
     private let overrides: (inout WatchConfiguration) -> Void
     private let paths: NodePaths
-    private let output: any LineOutput
+    private let outputs: [OutputSpec]
+    private let facility: SyslogFacility
+    private var sinks: SinkSet?
     private let encoder: EventLineEncoder
     private var engine: AlertEngine?
     private var alerts: [Alert] = []
@@ -51,13 +25,15 @@ public final class Agent {
 
     public init(
         paths: NodePaths, configuration: WatchConfiguration, configurationFile: String?,
-        overrides: @escaping (inout WatchConfiguration) -> Void, format: LineFormat, output: any LineOutput
+        overrides: @escaping (inout WatchConfiguration) -> Void, format: LineFormat, outputs: [OutputSpec],
+        facility: SyslogFacility
     ) {
         self.paths = paths
         self.configuration = configuration
         self.configurationFile = configurationFile
         self.overrides = overrides
-        self.output = output
+        self.outputs = outputs.isEmpty ? [.standardOutput] : outputs
+        self.facility = facility
         var hostname = systemHostname()
         if !paths.isLiveRoot, let name = try? FileDescriptor.openDirectory(paths.hostRoot) {
             if let file = try? name.open(relative: "etc/hostname") {
@@ -80,6 +56,15 @@ public final class Agent {
     public func run() throws(StartError) {
         let signals: SignalDescriptor
         do { signals = try SignalDescriptor() } catch { throw StartError(description: "cannot set up signal handling: \(error)") }
+        do {
+            sinks = try SinkSet(specs: outputs, encoder: encoder, facility: facility)
+        } catch {
+            throw StartError(description: error.description)
+        }
+        defer {
+            // Everything written so far is delivered (or counted as lost) before the agent exits.
+            sinks?.close(timeout: 5_000_000_000)
+        }
 
         let tracker: Tracker
         do { tracker = try Tracker(paths: paths) } catch { throw StartError(description: error.description) }
@@ -130,7 +115,6 @@ public final class Agent {
                 "watching by polling the cgroup tree every \(DurationParser.format(configuration.pollInterval))",
                 counters: [("containers", UInt64(tracker.containers.count)), ("processes", UInt64(tracker.processes.count))])
         }
-        output.flush()
 
         // Polling: containers appearing or going make the cgroup tree change; a directory watcher sees
         // that at once, so a container's start and stop are not a whole interval late. (With the
@@ -219,8 +203,7 @@ public final class Agent {
                 nextTick = monotonicNanoseconds() + tickInterval
             }
             publish(&events)
-            output.flush()
-        }
+            }
 
         source?.stop()
         // Whatever arrived before the stop is still reported.
@@ -234,7 +217,6 @@ public final class Agent {
         status(
             "stopping",
             counters: [("received_events", source?.received ?? 0), ("slow_cmdline_reads", cmdlines.timedOut + receiverCmdlines.timedOut)])
-        output.flush()
     }
 
     private func publish(_ events: inout [ActivityEvent]) {
@@ -242,20 +224,20 @@ public final class Agent {
         for event in events {
             switch event.kind {
             case .processExec, .processExit, .containerStart, .containerStop:
-                if configuration.events { output.write(encoder.encode(event)) }
+                if configuration.events { sinks?.publish(encoder.record(event)) }
             case .agentStatus:
-                output.write(encoder.encode(event))
+                sinks?.publish(encoder.record(event))
             case .credentialsChanged:
                 break
             }
         }
         events.removeAll(keepingCapacity: true)
-        for alert in alerts { output.write(encoder.encode(alert)) }
+        for alert in alerts { sinks?.publish(encoder.record(alert)) }
         alerts.removeAll(keepingCapacity: true)
     }
 
     private func status(_ message: String, counters: [(String, UInt64)]) {
-        output.write(encoder.encode(.status(message, counters: counters)))
+        sinks?.publish(encoder.record(.status(message, counters: counters)))
     }
 
     /// Rereads the configuration file; a bad file keeps the running configuration and says why.
@@ -274,7 +256,7 @@ public final class Agent {
         reloaded.source = configuration.source
         configuration = reloaded
         engine?.configuration = reloaded.detection
-        output.reopen()
+        sinks?.reopen()
         status("configuration reloaded\(configurationFile.map { " from \($0)" } ?? "")", counters: [])
     }
 }

@@ -26,6 +26,10 @@ public struct WatchConfiguration: Equatable, Sendable {
     public var receiveBuffer = 8 << 20
     /// Rules, their exceptions and thresholds, deduplication.
     public var detection = DetectionConfiguration()
+    /// Where lines go (`--output`); standard output when empty. Read at start only.
+    public var outputs: [OutputSpec] = []
+    /// The syslog facility of syslog outputs.
+    public var syslogFacility: SyslogFacility = .authpriv
 
     public init() {}
 }
@@ -48,6 +52,8 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 ///     resync_interval = 30s
 ///     slow_read_timeout = 20ms
 ///     receive_buffer = 8388608
+///     output = stdout, syslog  # as --output, comma-separated; read at start
+///     syslog_facility = authpriv
 ///
 ///     [alerts]
 ///     dedup_window = 60s
@@ -195,6 +201,22 @@ public enum ConfigurationFile {
                 } else {
                     configuration.slowReadTimeout = nanoseconds
                 }
+            case "output":
+                var specs: [OutputSpec] = []
+                for item in value.split(separator: ",") {
+                    do {
+                        specs.append(try OutputSpec.parse(String(trim(item))))
+                    } catch {
+                        throw fail("\(error)")
+                    }
+                }
+                guard !specs.isEmpty else { throw fail("output needs at least one of stdout, file:PATH, syslog, syslog:unix:PATH, syslog:udp://HOST:PORT, syslog:tcp://HOST:PORT") }
+                configuration.outputs = specs
+            case "syslog_facility":
+                guard let facility = SyslogFacility(name: value) else {
+                    throw fail("syslog_facility must be one of \(SyslogFacility.allCases.map(\.rawValue).joined(separator: ", ")); found '\(value)'")
+                }
+                configuration.syslogFacility = facility
             case "receive_buffer":
                 guard let bytes = Int(value), bytes >= 65536, bytes <= 1 << 30 else {
                     throw fail("receive_buffer must be a number of bytes between 65536 and 1073741824; found '\(value)'")

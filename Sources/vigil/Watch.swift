@@ -38,10 +38,26 @@ struct Watch: ParsableCommand {
     @Option(help: ArgumentHelp("With the connector, how often the process table is checked against /proc (default 30s).", valueName: "DURATION"))
     var resyncInterval: String?
 
-    @Option(help: ArgumentHelp("Configuration file ([watch] section; see the README).", valueName: "FILE"))
+    @Option(
+        help: ArgumentHelp(
+            "Where lines go, repeatable: stdout, file:PATH, syslog (/dev/log), syslog:unix:PATH, syslog:udp://HOST:PORT, syslog:tcp://HOST:PORT (default stdout).",
+            valueName: "SPEC"))
+    var output: [String] = []
+
+    @Option(help: ArgumentHelp("Syslog facility of syslog outputs (default authpriv).", valueName: "NAME"))
+    var syslogFacility: String?
+
+    @Option(help: ArgumentHelp("Configuration file ([watch], [alerts], [fork_storm], [rule NAME]; see the README).", valueName: "FILE"))
     var config: String?
 
     func validate() throws {
+        for spec in output {
+            do { _ = try OutputSpec.parse(spec) } catch { throw ValidationError("\(error)") }
+        }
+        if let syslogFacility, SyslogFacility(name: syslogFacility) == nil {
+            throw ValidationError(
+                "--syslog-facility must be one of \(SyslogFacility.allCases.map(\.rawValue).joined(separator: ", ")), not '\(syslogFacility)'")
+        }
         if let format, LineFormat(rawValue: format) == nil { throw ValidationError("--format must be json or text, not '\(format)'") }
         if let source, EventSourceChoice(rawValue: source) == nil {
             throw ValidationError("--source must be auto, connector or poll, not '\(source)'")
@@ -60,6 +76,8 @@ struct Watch: ParsableCommand {
         if let source, let choice = EventSourceChoice(rawValue: source) { configuration.source = choice }
         if let pollInterval, let value = DurationParser.nanoseconds(pollInterval) { configuration.pollInterval = value }
         if let resyncInterval, let value = DurationParser.nanoseconds(resyncInterval) { configuration.resyncInterval = value }
+        if !output.isEmpty { configuration.outputs = output.compactMap { try? OutputSpec.parse($0) } }
+        if let syslogFacility, let facility = SyslogFacility(name: syslogFacility) { configuration.syslogFacility = facility }
     }
 
     func run() throws {
@@ -76,11 +94,12 @@ struct Watch: ParsableCommand {
         let flags = self
         let agent = Agent(
             paths: node.paths, configuration: configuration, configurationFile: config,
-            overrides: { flags.apply(&$0) }, format: lineFormat, output: StandardOutput())
+            overrides: { flags.apply(&$0) }, format: lineFormat, outputs: configuration.outputs,
+            facility: configuration.syslogFacility)
         do {
             try agent.run()
         } catch {
-            throw fail(error.description)
+            throw fail(String(describing: error))
         }
     }
 }

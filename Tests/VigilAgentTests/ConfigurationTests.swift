@@ -1,5 +1,6 @@
 import Testing
 import VigilAgent
+import VigilDetect
 
 @Suite("Durations")
 struct DurationTests {
@@ -55,8 +56,15 @@ struct ConfigurationFileTests {
             ("[watch]\n\nevents = yes\n", 3, "events must be true or false"),
             ("[watch]\npoll_interval = 5\n", 2, "poll_interval must be a positive duration"),
             ("[watch]\npoll_interval = 1ms\n", 2, "at least 10ms"),
-            ("[alerts]\n", 1, "unknown section [alerts]"),
-            ("events = true\n", 1, "must be inside a [watch] section"),
+            ("[alert]\n", 1, "unknown section [alert]"),
+            ("events = true\n", 1, "must be inside a section such as [watch]"),
+            ("[rule shell_in_containers]\n", 1, "unknown rule 'shell_in_containers'"),
+            ("[rule shell_in_container]\npriority = loud\n", 2, "priority must be one of"),
+            ("[rule reverse_shell]\nexcept_pids = 1\n", 2, "unknown key 'except_pids'"),
+            ("[fork_storm]\npids_fraction = 1.5\n", 2, "pids_fraction must be a number above 0 and at most 1"),
+            ("[alerts]\ndedup_window = soon\n", 2, "dedup_window must be a duration"),
+            ("[watch]\noutput = syslog:udp://example.com:514\n", 2, "syslog:udp://example.com:514"),
+            ("[watch]\nsyslog_facility = mail2\n", 2, "syslog_facility must be one of"),
             ("[watch]\nevnets = true\n", 2, "unknown key 'evnets'"),
             ("[watch\n", 1, "must end with ']'"),
             ("[watch]\njust words\n", 2, "expected 'key = value'"),
@@ -71,6 +79,43 @@ struct ConfigurationFileTests {
             #expect(error.reason.contains(reason), "\(error.reason)")
             #expect(error.description.hasPrefix("/etc/vigil/vigil.conf:\(line): "))
         }
+    }
+
+    @Test("rule sections, alerts, fork-storm thresholds and outputs are read")
+    func readsRulesAndOutputs() throws {
+        let text = """
+            [watch]
+            output = stdout, syslog:udp://127.0.0.1:5514
+            syslog_facility = local3
+            [alerts]
+            dedup_window = 5s
+            [fork_storm]
+            rate = 50
+            pids_fraction = 0.75
+            quiet_period = 1s
+            [rule shell_in_container]
+            enabled = false
+            [rule reverse_shell]
+            priority = emergency
+            except_workloads = k8s:ops/*, image:busybox:latest
+            except_exes = /usr/bin/nc
+            except_parents = crond
+            """
+        let configuration = try ConfigurationFile.parse(text, file: "vigil.conf")
+        #expect(configuration.outputs.count == 2)
+        #expect(configuration.syslogFacility == .local3)
+        #expect(configuration.detection.dedupWindow == 5_000_000_000)
+        #expect(configuration.detection.forkRate == 50)
+        #expect(configuration.detection.pidsFraction == 0.75)
+        #expect(configuration.detection.stormQuietPeriod == 1_000_000_000)
+        #expect(configuration.detection.settings(.shellInContainer).enabled == false)
+        let reverse = configuration.detection.settings(.reverseShell)
+        #expect(reverse.priority == .emergency)
+        #expect(reverse.exceptWorkloads == ["k8s:ops/*", "image:busybox:latest"])
+        #expect(!configuration.detection.applies(.reverseShell, workload: "k8s:ops/toolbox/sh", exe: nil, name: nil, parent: nil))
+        #expect(!configuration.detection.applies(.reverseShell, workload: "image:web:1", exe: "/usr/bin/nc", name: nil, parent: nil))
+        #expect(!configuration.detection.applies(.reverseShell, workload: "image:web:1", exe: nil, name: nil, parent: "crond"))
+        #expect(configuration.detection.applies(.reverseShell, workload: "image:web:1", exe: "/bin/sh", name: "sh", parent: "httpd"))
     }
 
     @Test("a missing file is refused naming it")

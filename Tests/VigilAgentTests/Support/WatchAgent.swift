@@ -13,7 +13,10 @@ struct EventLine {
     var document: JSONValue
 
     init?(index: Int, document: JSONValue) {
-        guard let event = document["event"]?.string, let fields = document["output_fields"]?.members else {
+        // Alert lines carry `rule` where event lines carry `event`; they are "alert" here.
+        guard let event = document["event"]?.string ?? (document["rule"]?.string).map({ _ in "alert" }),
+            let fields = document["output_fields"]?.members
+        else {
             return nil
         }
         self.index = index
