@@ -2,6 +2,7 @@
 //
 //     Scripts/bench inventory [--containers 100] [--per-container 50] [--iterations 7]
 //     Scripts/bench watch [--execs 10000] [--containers 100] [--per-container 50] [--seconds 30]
+//     Scripts/bench alerts [--execs 500]
 //
 // Each benchmark makes its own cgroups (named like Docker's systemd driver, under
 // vigil-bench-PID.slice) and processes, measures, and removes everything it made. Run as root.
@@ -13,6 +14,7 @@ import VigilKernel
 let usage = """
     usage: vigil-bench inventory [--containers N] [--per-container N] [--iterations N]
            vigil-bench watch [--execs N] [--containers N] [--per-container N] [--seconds N]
+           vigil-bench alerts [--execs N]
     """
 
 var options: [String: Int] = [:]
@@ -42,6 +44,8 @@ case "watch":
     runWatchBenchmark(
         execs: options["execs"] ?? 10_000, containers: options["containers"] ?? 100,
         perContainer: options["per-container"] ?? 50, seconds: options["seconds"] ?? 30)
+case "alerts":
+    runAlertsBenchmark(execs: options["execs"] ?? 500)
 default:
     FileSystem.writeStandardError("\(usage)\n")
     exit(2)

@@ -10,6 +10,7 @@ public import VigilNode
 /// `pids.max`; `pids.events` `max` rising (the kernel refused forks).
 public struct ForkStormDetector: Sendable {
     struct Watch: Sendable {
+        var state: Tracker.ContainerState
         var lastForks: UInt64
         var lastRefused: UInt64?
         var lastTime: UInt64
@@ -42,7 +43,9 @@ public struct ForkStormDetector: Sendable {
         var alerts: [Alert] = []
         for (cgroup, state) in containers {
             let forks = state.forks + state.threads
-            var watch = watches[cgroup] ?? Watch(lastForks: forks, lastRefused: state.pids?.eventsMax, lastTime: now, storm: nil)
+            var watch =
+                watches[cgroup] ?? Watch(state: state, lastForks: forks, lastRefused: state.pids?.eventsMax, lastTime: now, storm: nil)
+            watch.state = state
             let elapsed = Double(max(1, now - watch.lastTime)) / 1e9
             let delta = forks >= watch.lastForks ? forks - watch.lastForks : 0
             let rate = Double(delta) / elapsed
@@ -97,10 +100,12 @@ public struct ForkStormDetector: Sendable {
             watch.lastTime = now
             watches[cgroup] = watch
         }
-        // Containers that are gone: a storm in one ends with it.
+        // Containers that are gone: a storm in one ends with it, and is summarised.
         for (cgroup, watch) in watches where containers[cgroup] == nil {
             watches[cgroup] = nil
-            _ = watch
+            if let storm = watch.storm {
+                alerts.append(summary(storm, state: watch.state, now: now, wallTime: wallTime, counters: nil, configuration: configuration))
+            }
         }
         return alerts
     }
