@@ -193,6 +193,8 @@ public final class Agent {
                     messages.removeAll(keepingCapacity: true)
                 }
                 tracker.reconcile(source: source == nil ? .poll : .resync, into: &events)
+                // Polling: the PID counters were just sampled; the fork-storm detector looks at them.
+                if source == nil { engine.noteActivity() }
                 let soon: UInt64 = tracker.wantsEarlyReconcile ? 50_000_000 : .max
                 nextReconcile = monotonicNanoseconds() + min(interval(), soon)
             }

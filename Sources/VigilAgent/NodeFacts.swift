@@ -11,6 +11,10 @@ final class NodeFacts {
     /// Per container cgroup: its root filesystem's overlay upper directory (a host path), or nil when
     /// the root is not an overlay.
     private var upperDirectories: [String: String?] = [:]
+    /// Per container cgroup: the mount points of its processes' mount namespace. A file bind-mounted
+    /// into the container (docker-init, /etc/hosts) leaves an empty stand-in in the upper layer that is
+    /// not drift.
+    private var mountPoints: [String: Set<String>] = [:]
 
     init(paths: NodePaths) {
         self.paths = paths
@@ -26,6 +30,7 @@ final class NodeFacts {
     /// Forgets containers that are gone.
     func retain(containers: Set<String>) {
         upperDirectories = upperDirectories.filter { containers.contains($0.key) }
+        mountPoints = mountPoints.filter { containers.contains($0.key) }
     }
 
     // MARK: Sockets
@@ -94,7 +99,33 @@ final class NodeFacts {
             groups.append(String(swapped >> 16, radix: 16))
             groups.append(String(swapped & 0xFFFF, radix: 16))
         }
-        return "[\(groups.joined(separator: ":"))]:\(port)"
+        // ::ffff:a.b.c.d is an IPv4 peer on a dual-stack socket: show it as IPv4.
+        if groups[0..<5].allSatisfy({ $0 == "0" }), groups[5] == "ffff",
+            let high = UInt32(groups[6], radix: 16), let low = UInt32(groups[7], radix: 16)
+        {
+            return "\(high >> 8).\(high & 0xFF).\(low >> 8).\(low & 0xFF):\(port)"
+        }
+        return "[\(compressed(groups))]:\(port)"
+    }
+
+    /// RFC 5952: the longest run of two or more zero groups becomes `::`.
+    static func compressed(_ groups: [String]) -> String {
+        var best: (start: Int, length: Int) = (-1, 0)
+        var index = 0
+        while index < groups.count {
+            guard groups[index] == "0" else {
+                index += 1
+                continue
+            }
+            var end = index
+            while end < groups.count, groups[end] == "0" { end += 1 }
+            if end - index > best.length, end - index >= 2 { best = (index, end - index) }
+            index = end
+        }
+        guard best.start >= 0 else { return groups.joined(separator: ":") }
+        let head = groups[0..<best.start].joined(separator: ":")
+        let tail = groups[(best.start + best.length)...].joined(separator: ":")
+        return head + "::" + tail
     }
 
     // MARK: Drift
@@ -104,8 +135,10 @@ final class NodeFacts {
             // Read once per container; not cached while its processes cannot be read.
             guard let mounts = proc?.readMounts(pid: pid) else { return false }
             upperDirectories[container.cgroup] = .some(Self.upperDirectory(mounts))
+            mountPoints[container.cgroup] = Set(mounts.map(\.mountPoint))
         }
         guard case .some(.some(let upper)) = upperDirectories[container.cgroup] else { return false }
+        if mountPoints[container.cgroup]?.contains(path) == true { return false }
         return FileSystem.exists(NodePaths.join(paths.hostRoot, upper + path))
     }
 

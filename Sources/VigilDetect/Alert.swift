@@ -51,7 +51,7 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
         case .privilegeEscalation: ["container", "users", "mitre_privilege_escalation", "T1548", "T1548.001"]
         case .execFromVolatilePath: ["container", "filesystem", "mitre_defense_evasion", "mitre_execution", "T1036", "T1620"]
         case .containerDrift: ["container", "filesystem", "mitre_execution", "mitre_persistence", "T1105"]
-        case .insecureContainer: ["container", "posture", "cis"]
+        case .insecureContainer: ["container", "posture", "cis", "mitre_privilege_escalation", "T1610", "T1611"]
         case .sshdInContainer: ["container", "network", "mitre_lateral_movement", "T1021.004"]
         case .packageManagerInContainer: ["container", "software_mgmt", "mitre_persistence", "T1072"]
         case .networkToolInContainer: ["container", "network", "mitre_discovery", "mitre_credential_access", "T1046", "T1040"]
@@ -102,6 +102,9 @@ public struct Alert: Sendable {
     public var count: UInt64 = 1
     /// A dedup summary: "repeated N times".
     public var isSummary = false
+    /// What the rule matched, for deduplication: the shell or tool name, or the executable path for
+    /// path rules; the same whatever else could be read of the process.
+    public var subject: String = ""
 
     public init(
         rule: RuleID, priority: Priority, time: Timestamp, output: String, container: ContainerIdentity?,
@@ -119,9 +122,11 @@ public struct Alert: Sendable {
         self.fields = fields
     }
 
-    /// What makes two alerts "the same" for deduplication: rule, workload, executable and parent.
+    /// What makes two alerts "the same" for deduplication: rule, workload, what the rule matched
+    /// (its subject, else the executable), the parent, and the priority (so an interactive shell never
+    /// hides among scripted ones).
     public var dedupKey: String {
-        let exe = process.map { $0.unread ? "?" : ($0.exe?.path ?? $0.comm) } ?? ""
-        return "\(rule.rawValue)|\(container?.workload.rawValue ?? "")|\(exe)|\(ancestors.first ?? "")"
+        let what = subject.isEmpty ? (process.map { $0.exe?.path ?? $0.comm } ?? "") : subject
+        return "\(rule.rawValue)|\(container?.workload.rawValue ?? "")|\(what)|\(ancestors.first ?? "")|\(priority.rawValue)"
     }
 }

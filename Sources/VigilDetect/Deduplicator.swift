@@ -66,11 +66,12 @@ public struct Deduplicator: Sendable {
     }
 
     static func summary(_ entry: Pending, window: UInt64) -> Alert {
+        // The latest occurrence, whole (its sentence and its fields agree), with the count.
         var alert = entry.last
         alert.isSummary = true
         alert.count = entry.repeats
         let seconds = window / 1_000_000_000
-        alert.output = "\(entry.first.output) — repeated \(entry.repeats) more time\(entry.repeats == 1 ? "" : "s") (\(entry.repeats + 1) in all) within \(seconds) s"
+        alert.output = "\(entry.last.output) — repeated \(entry.repeats) more time\(entry.repeats == 1 ? "" : "s") (\(entry.repeats + 1) in all) within \(seconds) s"
         return alert
     }
 }

@@ -26,6 +26,7 @@ public struct ForkStormDetector: Sendable {
         var refused: UInt64
     }
 
+
     private var watches: [String: Watch] = [:]
 
     public init() {}
@@ -49,7 +50,9 @@ public struct ForkStormDetector: Sendable {
             let elapsed = Double(max(1, now - watch.lastTime)) / 1e9
             let delta = forks >= watch.lastForks ? forks - watch.lastForks : 0
             let rate = Double(delta) / elapsed
-            let counters = (delta > 0 || watch.storm != nil || watches[cgroup] == nil) ? sample(cgroup) : nil
+            // Read the counters when forks were seen (connector) or a storm is on; otherwise use the last
+            // sample the tracker took (every poll, when polling: the only fork evidence it has).
+            let counters = (delta > 0 || watch.storm != nil || watches[cgroup] == nil) ? sample(cgroup) : state.pids
 
             var refusedNow: UInt64 = 0
             if let refused = counters?.eventsMax {
@@ -60,7 +63,8 @@ public struct ForkStormDetector: Sendable {
             if let current = counters?.current, let max = counters?.max, max > 0 {
                 atLimit = Double(current) >= configuration.pidsFraction * Double(max)
             }
-            let stormy = rate >= configuration.forkRate || refusedNow > 0 || (atLimit && delta > 0)
+            let fast = rate >= configuration.forkRate
+            let stormy = fast || refusedNow > 0 || (atLimit && delta > 0)
 
             if var storm = watch.storm {
                 storm.peakRate = Swift.max(storm.peakRate, rate)
@@ -78,7 +82,7 @@ public struct ForkStormDetector: Sendable {
                     refused: refusedNow)
                 watch.storm = storm
                 var reasons: [String] = []
-                if rate >= configuration.forkRate { reasons.append("\(Int(rate)) forks/s (threshold \(Int(configuration.forkRate)))") }
+                if fast { reasons.append("\(Int(rate)) forks/s (threshold \(Int(configuration.forkRate)))") }
                 if let current = counters?.current, let max = counters?.max {
                     reasons.append("pids \(current)/\(max)")
                 }
@@ -118,7 +122,7 @@ public struct ForkStormDetector: Sendable {
         let seconds = Double(storm.lastActive - storm.started) / 1e9
         let duration = (seconds * 10).rounded() / 10
         return Alert(
-            rule: .forkStorm, priority: .warning, time: wallTime,
+            rule: .forkStorm, priority: configuration.settings(.forkStorm).priority ?? .warning, time: wallTime,
             output:
                 "Fork storm ended in container \(container.name ?? container.shortID) (\(container.shortID), \(container.workload)) after \(duration) s: peak \(Int(storm.peakRate)) forks/s, \(storm.refused) forks refused, peak pids \(storm.peakPids)",
             container: container,

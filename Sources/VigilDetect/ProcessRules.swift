@@ -34,7 +34,7 @@ public enum ProcessRules {
         }
     }
 
-    public static let shells: Set<String> = ["ash", "bash", "csh", "dash", "ksh", "mksh", "sh", "tcsh", "zsh", "fish", "busybox sh", "rbash", "pdksh", "yash"]
+    public static let shells: Set<String> = ["ash", "bash", "csh", "dash", "ksh", "mksh", "sh", "tcsh", "zsh", "fish", "rbash", "pdksh", "yash"]
     static let interpreters: Set<String> = [
         "python", "python2", "python3", "perl", "ruby", "php", "node", "nodejs", "lua", "tclsh", "wish", "awk", "gawk", "mawk", "nawk", "irb", "pwsh",
     ]
@@ -61,6 +61,11 @@ public enum ProcessRules {
             let base = String(exe.path.split(separator: "/").last ?? "")
             if base != "busybox", !names.contains(base) { names.append(base) }
         }
+        // `busybox sh -c …`, `busybox nc …`: the applet is the first argument.
+        if names.contains(where: { $0 == "busybox" || $0 == "toybox" }), process.cmdline.count > 1 {
+            let applet = process.cmdline[1]
+            if !applet.hasPrefix("-"), !names.contains(applet) { names.append(applet) }
+        }
         return names
     }
 
@@ -79,17 +84,20 @@ public enum ProcessRules {
         guard let process = event.process, let container = event.container, !process.unread else { return [] }
         var alerts: [Alert] = []
         let processNames = names(process)
-        func make(_ rule: RuleID, _ output: String, priority: Priority? = nil, fields: [(String, FieldValue)] = []) {
+        func make(
+            _ rule: RuleID, _ output: String, priority: Priority? = nil, subject: String = "", fields: [(String, FieldValue)] = []
+        ) {
             guard
                 configuration.applies(
                     rule, workload: container.workload.rawValue, exe: process.exe?.path, name: processNames.first,
                     parent: event.ancestors.first)
             else { return }
             let chosen = configuration.settings(rule).priority ?? priority ?? rule.defaultPriority
-            alerts.append(
-                Alert(
-                    rule: rule, priority: chosen, time: event.time, output: output, container: container,
-                    process: process, ancestors: event.ancestors, parentExe: event.parentExe, fields: fields))
+            var alert = Alert(
+                rule: rule, priority: chosen, time: event.time, output: output, container: container,
+                process: process, ancestors: event.ancestors, parentExe: event.parentExe, fields: fields)
+            alert.subject = subject.isEmpty ? (process.exe?.path ?? process.comm) : subject
+            alerts.append(alert)
         }
         let place = "in container \(container.name ?? container.shortID) (\(container.shortID), \(container.workload))"
         let command = process.cmdline.isEmpty ? process.comm : process.cmdline.joined(separator: " ")
@@ -105,7 +113,7 @@ public enum ProcessRules {
             make(
                 .shellInContainer,
                 "\(interactive ? "Interactive shell" : "Shell") started \(place): \(command) (pid \(process.pid), uid \(process.uid)\(chain))",
-                priority: interactive ? .warning : .notice,
+                priority: interactive ? .warning : .notice, subject: processNames.first(where: shells.contains) ?? "sh",
                 fields: [("vigil.shell.interactive", .bool(interactive))])
         }
 
@@ -138,11 +146,24 @@ public enum ProcessRules {
         }
 
         // Privilege gains at exec: a setuid or setgid program, or capabilities beyond the parent's.
-        if process.euid != process.uid && process.euid == 0 {
+        // The file's bits tell even when the program drops what it gained at once.
+        if let file = process.exeFile, process.uid != 0,
+            (file.isSetUID && file.owner != process.uid) || (file.isSetGID && file.group != process.gid)
+        {
+            let kind = file.isSetUID ? "setuid \(file.owner == 0 ? "root" : "uid \(file.owner)")" : "setgid gid \(file.group)"
+            make(
+                .privilegeEscalation,
+                "A \(kind) program was run \(place) by uid \(process.uid): \(command) (pid \(process.pid), effective uid \(process.euid)\(chain))",
+                subject: process.exe?.path ?? process.comm,
+                fields: [
+                    ("vigil.escalation", .string(file.isSetUID ? "setuid" : "setgid")),
+                    ("vigil.exe_owner", .int(Int64(file.owner))), ("vigil.exe_group", .int(Int64(file.group))),
+                ])
+        } else if process.euid != process.uid && process.euid == 0 {
             make(
                 .privilegeEscalation,
                 "Setuid program run \(place): \(command) runs as root for uid \(process.uid) (pid \(process.pid)\(chain))",
-                fields: [("vigil.escalation", .string("setuid")), ("user.euid", .int(Int64(process.euid)))])
+                fields: [("vigil.escalation", .string("setuid"))])
         } else if let parent, process.euid == parent.euid, process.uid != 0, !parent.capabilities.effective.contains(21),
             !process.capabilities.effective.isSubset(of: parent.capabilities.effective)
         {
@@ -193,7 +214,9 @@ public enum ProcessRules {
             make(.packageManagerInContainer, "Package manager run \(place): \(command) (pid \(process.pid), uid \(process.uid)\(chain))")
         }
         if let tool = processNames.first(where: networkTools.contains) {
-            make(.networkToolInContainer, "Network tool \(tool) run \(place): \(command) (pid \(process.pid), uid \(process.uid)\(chain))")
+            make(
+                .networkToolInContainer, "Network tool \(tool) run \(place): \(command) (pid \(process.pid), uid \(process.uid)\(chain))",
+                subject: tool)
         }
         return alerts
     }
@@ -221,10 +244,15 @@ public enum ProcessRules {
     /// The script a shell or interpreter runs: its first argument that is not an option.
     static func scriptArgument(_ process: TrackedProcess) -> String? {
         var arguments = process.cmdline.dropFirst()
+        let names = names(process)
+        if names.contains(where: { $0 == "busybox" || $0 == "toybox" }) { arguments = arguments.dropFirst() }
+        // `-e` is inline code for perl, ruby and node; for shells it is errexit.
+        let dashEIsCode = names.contains { ["perl", "ruby", "node", "nodejs"].contains($0) }
         while let first = arguments.first, first.hasPrefix("-") {
-            // `-c` runs the next argument as code, not a file.
-            if first == "-c" || first == "-e" { return nil }
+            if first == "-c" || (first == "-e" && dashEIsCode) { return nil }
             arguments = arguments.dropFirst()
+            // Options that take a value: `-o errexit`, `+o`.
+            if first == "-o" || first == "+o" { arguments = arguments.dropFirst() }
         }
         return arguments.first
     }

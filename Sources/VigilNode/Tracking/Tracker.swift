@@ -322,6 +322,8 @@ public final class Tracker {
                 tracked.reported = true
                 processes[pid] = tracked
                 containers[state]?.live += 1
+                // New pids are the poll's only evidence of forks (PID churn).
+                if source == .poll { containers[state]?.forks += 1 }
                 // Stamped with when it started, as far as /proc tells, not when the poll found it.
                 emit(.processExec, tracked, time: tracked.startedAt, source: source, into: &out)
             }
