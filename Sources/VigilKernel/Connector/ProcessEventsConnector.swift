@@ -39,8 +39,8 @@ public final class ProcessEventsConnector {
 
         for withFilter in [true, false] {
             if vigil_connector_subscribe(fd, 1, withFilter ? 1 : 0, ProcessEvent.Kind.all) != 0 {
+                // Every property is set by now, so throwing runs deinit, which frees the buffer.
                 let error = Errno.current
-                buffer.deallocate()
                 throw ConnectorUnavailable(description: "cannot subscribe to process events: \(error)")
             }
             if selfTest() {
@@ -48,7 +48,6 @@ public final class ProcessEventsConnector {
                 return
             }
         }
-        buffer.deallocate()
         throw ConnectorUnavailable(
             description:
                 "the process-events connector delivers no events (Vigil must run as root with CAP_NET_ADMIN, in the host's user, PID and network namespaces)"
