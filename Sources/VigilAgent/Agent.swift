@@ -160,8 +160,10 @@ public final class Agent {
 
             if let source {
                 let losses = source.take(into: &messages)
+                let forksBefore = tracker.containerForks
                 for event in messages { tracker.handle(event.message, prefetched: event.snapshot, into: &events) }
-                if !messages.isEmpty { engine.noteActivity() }
+                // Forks in containers wake the fork-storm detector; host activity does not.
+                if tracker.containerForks != forksBefore { engine.noteActivity() }
                 messages.removeAll(keepingCapacity: true)
                 if losses.any {
                     var counters: [(String, UInt64)] = [("lost_events", losses.lostInKernel + losses.droppedInQueue)]

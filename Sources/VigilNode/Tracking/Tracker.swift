@@ -49,6 +49,10 @@ public final class Tracker {
     public var wantsEarlyReconcile: Bool { !runtimeInitSightings.isEmpty }
     private static let hostCacheLimit = 4096
 
+    /// Counts forks and thread creations in containers: a change tells the fork-storm detector there is
+    /// something to look at (host activity does not).
+    public private(set) var containerForks: UInt64 = 0
+
     /// Reads command lines; may be replaced by one that bounds how long a read may block.
     public var readCommandLine: (Int32) -> (arguments: [String], truncated: Bool)?
 
@@ -112,6 +116,7 @@ public final class Tracker {
         switch message.event {
         case .fork(_, let parentTgid, let childPid, let childTgid):
             guard let parent = processes[parentTgid] else { return }
+            containerForks &+= 1
             if childPid != childTgid {
                 containers[parent.container]?.threads += 1
                 return
