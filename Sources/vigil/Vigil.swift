@@ -15,7 +15,7 @@ struct Vigil: ParsableCommand {
 
             Exit status: 0 success; 1 runtime failure; 2 bad usage or bad input.
             """,
-        subcommands: [PS.self, Watch.self, Record.self]
+        subcommands: [PS.self, Watch.self, Record.self, Audit.self]
     )
 
     /// Runs the command line, mapping ArgumentParser's usage errors to exit status 2.
