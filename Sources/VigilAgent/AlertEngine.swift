@@ -10,9 +10,18 @@ final class AlertEngine {
     private var deduplicator = Deduplicator()
     /// Forks were seen since the last tick, so the fork-storm detector has something to look at.
     private var activity = true
+    private let paths: NodePaths
+    /// Containers whose posture is due to be audited, and when (monotonic ns): a moment after they
+    /// start, and again after new processes, at most every `postureInterval`.
+    private var pendingAudits: [String: UInt64] = [:]
+    /// Each container's last audit: when, and the findings (check ids) it had.
+    private var postures: [String: (time: UInt64, findings: Set<String>, worst: Severity?)] = [:]
+    static let postureDelay: UInt64 = 1_000_000_000
+    static let postureInterval: UInt64 = 30_000_000_000
 
     init(configuration: DetectionConfiguration, paths: NodePaths) {
         self.configuration = configuration
+        self.paths = paths
         self.facts = NodeFacts(paths: paths)
     }
 
@@ -30,6 +39,7 @@ final class AlertEngine {
             default:
                 raised = []
             }
+            schedulePosture(after: event, now: now)
             for alert in raised {
                 alerts.append(contentsOf: deduplicator.admit(alert, now: now, window: configuration.dedupWindow))
             }
@@ -41,7 +51,7 @@ final class AlertEngine {
     func noteActivity() { activity = true }
 
     /// Whether `tick` has work: a storm to follow, summaries pending, or forks since the last tick.
-    var wantsTick: Bool { activity || forkStorms.active || deduplicator.pendingCount > 0 }
+    var wantsTick: Bool { activity || forkStorms.active || deduplicator.pendingCount > 0 || !pendingAudits.isEmpty }
 
     /// Fork storms and closed dedup windows; called every quarter second while `wantsTick`.
     func tick(tracker: Tracker, into alerts: inout [Alert]) {
@@ -53,6 +63,72 @@ final class AlertEngine {
                 sample: { tracker.samplePids($0) }))
         alerts.append(contentsOf: deduplicator.expire(now: now, window: configuration.dedupWindow))
         facts.retain(containers: Set(tracker.containers.keys))
+        auditDue(now: now, tracker: tracker, into: &alerts)
+    }
+
+    // MARK: Posture (insecure_container)
+
+    private func schedulePosture(after event: ActivityEvent, now: UInt64) {
+        guard let cgroup = event.container?.cgroup, configuration.settings(.insecureContainer).enabled else { return }
+        switch event.kind {
+        case .containerStart:
+            pendingAudits[cgroup] = pendingAudits[cgroup] ?? now + Self.postureDelay
+        case .processExec:
+            // A new process may hold more than the container did: look again, now and then.
+            if let last = postures[cgroup], now - last.time >= Self.postureInterval, pendingAudits[cgroup] == nil {
+                pendingAudits[cgroup] = now + Self.postureDelay
+            }
+        case .containerStop:
+            pendingAudits[cgroup] = nil
+            postures[cgroup] = nil
+        default:
+            break
+        }
+    }
+
+    /// Audits the containers that are due; one `insecure_container` alert when a container first shows
+    /// findings, and again only when its posture gets worse (a new finding, or a worse severity).
+    private func auditDue(now: UInt64, tracker: Tracker, into alerts: inout [Alert]) {
+        let due = Set(pendingAudits.filter { $0.value <= now }.keys)
+        guard !due.isEmpty else { return }
+        for cgroup in due { pendingAudits[cgroup] = nil }
+        guard let report = try? AuditCollector.collect(paths: paths, only: due) else { return }
+        for audit in report.containers {
+            let cgroup = audit.container.cgroup
+            let findings = Set(audit.findings.map(\.check.rawValue))
+            let worst = audit.findings.map(\.severity).max()
+            let previous = postures[cgroup]
+            let worstEver = [worst, previous?.worst].compactMap { $0 }.max()
+            postures[cgroup] = (now, findings.union(previous?.findings ?? []), worstEver)
+            guard !audit.findings.isEmpty else { continue }
+            let new = findings.subtracting(previous?.findings ?? [])
+            let worse = previous == nil || !new.isEmpty || (worst.map { w in previous?.worst.map { w > $0 } ?? true } ?? false)
+            guard worse, let identity = tracker.containers[cgroup]?.identity,
+                configuration.applies(.insecureContainer, workload: identity.workload.rawValue, exe: nil, name: nil, parent: nil)
+            else { continue }
+            let sorted = audit.findings.sorted { $0.severity > $1.severity }
+            let list = sorted.map { "\($0.check.rawValue) (\($0.severity.rawValue)\($0.cis.map { ", CIS \($0)" } ?? ""))" }
+            let priority: Priority
+            switch worst {
+            case .critical: priority = .critical
+            case .high: priority = .error
+            case .medium: priority = .warning
+            default: priority = .notice
+            }
+            var alert = Alert(
+                rule: .insecureContainer, priority: configuration.settings(.insecureContainer).priority ?? priority,
+                time: .now(),
+                output:
+                    "\(previous == nil ? "Container started with" : "Container posture got worse:") \(audit.findings.count) finding\(audit.findings.count == 1 ? "" : "s") in \(identity.name ?? identity.shortID) (\(identity.shortID), \(identity.workload)): \(list.joined(separator: ", "))",
+                container: identity,
+                fields: [
+                    ("vigil.findings", .strings(sorted.map { "\($0.check.rawValue):\($0.severity.rawValue)" })),
+                    ("vigil.findings_new", .strings(new.sorted())),
+                    ("vigil.evidence", .strings(sorted.map(\.evidence))),
+                ])
+            alert.subject = findings.sorted().joined(separator: ",")
+            alerts.append(alert)
+        }
     }
 
     /// Every pending summary, at shutdown.

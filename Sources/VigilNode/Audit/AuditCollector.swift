@@ -3,8 +3,9 @@ public import VigilKernel
 /// Builds the audit: takes the inventory, reads what the checks need for each container's init from
 /// /proc and the cgroup tree, and evaluates `PostureChecks`.
 public enum AuditCollector {
-    public static func collect(paths: NodePaths) throws(InventoryError) -> AuditReport {
-        let inventory = try InventoryCollector.collect(paths: paths, parallelReads: true)
+    /// - Parameter only: audit just these containers (by cgroup), as the agent does when one starts.
+    public static func collect(paths: NodePaths, only: Set<String>? = nil) throws(InventoryError) -> AuditReport {
+        let inventory = try InventoryCollector.collect(paths: paths, parallelReads: true, only: only)
         var proc: ProcReader
         do {
             proc = try ProcReader(root: paths.procRoot)

@@ -24,7 +24,8 @@ public enum InventoryCollector {
     ///     may block) instead of with the other files.
     public static func collect(
         paths: NodePaths, includeHost: Bool = false, recorder: (any FileRecorder)? = nil, parallelReads: Bool = true,
-        commandLine: ((Int32) -> (arguments: [String], truncated: Bool)?)? = nil
+        commandLine: ((Int32) -> (arguments: [String], truncated: Bool)?)? = nil,
+        only: Set<String>? = nil
     ) throws(InventoryError) -> Inventory {
         let layout: CgroupLayout
         do {
@@ -59,7 +60,8 @@ public enum InventoryCollector {
 
         // Read every container process once; in parallel when there are many (the reads are independent
         // and the kernel serves them from both cores), in order when recording.
-        let orderedMatches = matches.sorted(by: { $0.key < $1.key })
+        // `only`: the containers (by cgroup) to report, when the caller needs just those.
+        let orderedMatches = matches.sorted(by: { $0.key < $1.key }).filter { only?.contains($0.key) ?? true }
         let work: [[Int32]] = orderedMatches.map { cgroup, _ in Self.uniqueSorted(containerPids[cgroup] ?? []) }
         var records = ProcessBatchReader.read(
             work, procRoot: paths.procRoot, reader: &proc, parallel: parallelReads && recorder == nil,
