@@ -43,6 +43,8 @@ struct AuditLiveTests {
             Case(tag: "pidhost", options: ["--pid=host"], expected: defaults.union(["host_pid_namespace"])),
             Case(tag: "ipchost", options: ["--ipc=host"], expected: defaults.union(["host_ipc_namespace"])),
             Case(tag: "utshost", options: ["--uts=host"], expected: defaults.union(["host_uts_namespace"])),
+            // The host's network namespace: no bridge is made (this machine's network is loopback only).
+            Case(tag: "nethost", options: ["--network", "host"], expected: defaults.union(["host_network_namespace"])),
             Case(tag: "etc", options: ["-v", "/etc:/host-etc:ro"], expected: defaults.union(["sensitive_mount"])),
             Case(
                 tag: "httpd", options: [], command: ["httpd", "-f", "-p", "80"],
