@@ -9,7 +9,7 @@ extension LiveAgentTests.LiveRulesTests {
         defer { scratch.remove() }
         let containers = TestContainers(test: "rules-posture")
         defer { containers.removeAll() }
-        let (agent, reader) = try Self.startAgent(nil, in: scratch)
+        let (agent, reader) = try Self.startAgent(nil, in: scratch, posture: true)
         let risky = try containers.run(
             "risky", options: ["--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE", "--security-opt", "seccomp=unconfined"],
             ["sleep", "300"])

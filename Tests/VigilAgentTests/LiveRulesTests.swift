@@ -12,11 +12,15 @@ extension LiveAgentTests {
         static let noDedup = "[alerts]\ndedup_window = 0\n"
 
         /// Starts an agent with `configuration` and waits until it watches with the connector.
+        /// The behaviour rules are tested here; the posture rule (`insecure_container`, which any default
+        /// container triggers) is off unless a test asks for it.
         static func startAgent(
-            _ configuration: String?, in scratch: ScratchDirectory, extra: [String] = [], explicitJSON: Bool = true
+            _ configuration: String?, in scratch: ScratchDirectory, extra: [String] = [], explicitJSON: Bool = true,
+            posture: Bool = false
         ) throws -> (WatchAgent, AlertReader) {
             var arguments = (explicitJSON ? ["--format", "json"] : []) + extra
-            if let configuration { arguments += try LiveRules.configuration(configuration, in: scratch) }
+            let text = (configuration ?? "") + (posture ? "" : "\n[rule insecure_container]\nenabled = false\n")
+            if !text.isEmpty { arguments += try LiveRules.configuration(text, in: scratch) }
             let agent = try WatchAgent(arguments)
             try agent.waitUntilWatchingWithConnector()
             return (agent, AlertReader(agent))
