@@ -57,11 +57,22 @@ public struct ExecSnapshot: Sendable {
         if !snapshot.hasCommandLine { snapshot.missing.append("cmdline") }
         snapshot.record = record
 
-        // The parent chain, while it still exists: up to eight levels, to pid 1.
+        // The parent chain, while it still exists: up to eight levels, to pid 1. A parent that has just
+        // exited (runc, after starting a `docker exec`) has handed its child to a subreaper
+        // (containerd-shim): ask the process for its parent again and follow that one.
         var parent = record.ppid
-        while parent > 1, snapshot.ancestors.count < 8, let stat = proc.readStat(pid: parent) {
-            snapshot.ancestors.append((parent, stat.comm, stat.ppid))
-            parent = stat.ppid
+        var retried = false
+        while parent > 1, snapshot.ancestors.count < 8 {
+            if let stat = proc.readStat(pid: parent) {
+                snapshot.ancestors.append((parent, stat.comm, stat.ppid))
+                parent = stat.ppid
+            } else if !retried, snapshot.ancestors.isEmpty, let current = proc.readStat(pid: pid), current.ppid != parent {
+                retried = true
+                parent = current.ppid
+                snapshot.record?.ppid = current.ppid
+            } else {
+                break
+            }
         }
         return snapshot
     }
