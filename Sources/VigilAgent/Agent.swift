@@ -105,6 +105,9 @@ public final class Agent {
         var events: [ActivityEvent] = []
         do { try tracker.seed(into: &events) } catch { throw StartError(description: error.description) }
         publish(&events)
+        // The posture of what already runs, once, before watching begins.
+        engine.auditAll(tracker: tracker, into: &alerts)
+        publish(&events)
         // Said once the node has been taken in: from here on every change is reported.
         if let source {
             status(

@@ -72,6 +72,8 @@ final class AlertEngine {
         guard let cgroup = event.container?.cgroup, configuration.settings(.insecureContainer).enabled else { return }
         switch event.kind {
         case .containerStart:
+            // Containers already running when the agent started are audited as it takes the node in.
+            if event.source == .initial { return }
             pendingAudits[cgroup] = pendingAudits[cgroup] ?? now + Self.postureDelay
         case .processExec:
             // A new process may hold more than the container did: look again, now and then.
@@ -84,6 +86,14 @@ final class AlertEngine {
         default:
             break
         }
+    }
+
+    /// Audits every container now (at start, as the node is taken in).
+    func auditAll(tracker: Tracker, into alerts: inout [Alert]) {
+        guard configuration.settings(.insecureContainer).enabled, !tracker.containers.isEmpty else { return }
+        let now = monotonicNanoseconds()
+        for cgroup in tracker.containers.keys { pendingAudits[cgroup] = now }
+        auditDue(now: now, tracker: tracker, into: &alerts)
     }
 
     /// Audits the containers that are due; one `insecure_container` alert when a container first shows
