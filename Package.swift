@@ -39,21 +39,27 @@ let package = Package(
             name: "VigilNode",
             dependencies: ["VigilKernel", "VigilJSON"]
         ),
+        // Baselines: what each workload normally runs, its file format, and the store of those files.
+        .target(
+            name: "VigilBaseline",
+            dependencies: ["VigilNode", "VigilKernel"]
+        ),
         // Detectors: pure functions from what happened (and the node state) to alerts; deduplication.
         .target(
             name: "VigilDetect",
-            dependencies: ["VigilNode", "VigilKernel"]
+            dependencies: ["VigilBaseline", "VigilNode", "VigilKernel"]
         ),
         // The agent: event sources, its loop, configuration, and the lines it writes.
         .target(
             name: "VigilAgent",
-            dependencies: ["VigilDetect", "VigilNode", "VigilKernel", "VigilJSON", "CVigilShims"]
+            dependencies: ["VigilDetect", "VigilBaseline", "VigilNode", "VigilKernel", "VigilJSON", "CVigilShims"]
         ),
         // The thin command-line front end.
         .executableTarget(
             name: "vigil",
             dependencies: [
                 "VigilAgent",
+                "VigilBaseline",
                 "VigilNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -67,9 +73,10 @@ let package = Package(
 
         .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON"]),
         .testTarget(name: "VigilKernelTests", dependencies: ["VigilKernel"]),
+        .testTarget(name: "VigilBaselineTests", dependencies: ["VigilBaseline", "VigilNode", "VigilKernel"]),
         .testTarget(name: "VigilDetectTests", dependencies: ["VigilDetect", "VigilNode", "VigilKernel"]),
         .testTarget(
-            name: "VigilAgentTests", dependencies: ["VigilAgent", "VigilDetect", "VigilNode", "VigilKernel", "VigilJSON"]),
+            name: "VigilAgentTests", dependencies: ["VigilAgent", "VigilBaseline", "VigilDetect", "VigilNode", "VigilKernel", "VigilJSON"]),
         .testTarget(
             name: "VigilNodeTests",
             dependencies: ["VigilNode", "VigilKernel", "VigilJSON"]

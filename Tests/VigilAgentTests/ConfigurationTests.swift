@@ -1,6 +1,7 @@
 import Testing
 import VigilAgent
 import VigilDetect
+import VigilKernel
 
 @Suite("Durations")
 struct DurationTests {
