@@ -1,8 +1,18 @@
 import CVigilShims
 import Glibc
+import VigilBaseline
 import VigilDetect
 import VigilKernel
 public import VigilNode
+
+/// What the agent is run for.
+public enum AgentMode: Sendable, Equatable {
+    /// `vigil watch`: follow, learn new workloads, alert, until SIGTERM or SIGINT.
+    case watch
+    /// `vigil learn`: learn baselines for `duration` (or until SIGTERM/SIGINT), write them, and stop;
+    /// with `lock`, lock them at the end. No alerts.
+    case learn(duration: UInt64, lock: Bool)
+}
 
 /// The node agent: follows every container process until SIGTERM or SIGINT, reloads its configuration
 /// on SIGHUP, and writes activity lines.
@@ -22,12 +32,19 @@ public final class Agent {
     private var engine: AlertEngine?
     private var alerts: [Alert] = []
     private var tracker: Tracker?
+    private let mode: AgentMode
+    private var learner: BaselineLearner?
+    private let hostname: String
+    /// Set by `learn` when it stops: one line per workload (workload, state, process kinds, learned).
+    public private(set) var learnedSummary: [(workload: String, state: String, kinds: Int, learned: UInt64)] = []
 
     public init(
+        mode: AgentMode = .watch,
         paths: NodePaths, configuration: WatchConfiguration, configurationFile: String?,
         overrides: @escaping (inout WatchConfiguration) -> Void, format: LineFormat, outputs: [OutputSpec],
         facility: SyslogFacility
     ) {
+        self.mode = mode
         self.paths = paths
         self.configuration = configuration
         self.configurationFile = configurationFile
@@ -44,12 +61,15 @@ public final class Agent {
                 }
             }
         }
+        self.hostname = hostname
         self.encoder = EventLineEncoder(hostname: hostname, format: format)
     }
 
-    /// A failure that stops the agent before it runs (exit status 1).
+    /// A failure that stops the agent before it runs: exit status 1, or 2 for bad input (a malformed
+    /// baseline file).
     public struct StartError: Error, CustomStringConvertible {
         public var description: String
+        public var isBadInput = false
     }
 
     /// Runs until SIGTERM or SIGINT; returns normally after flushing everything.
@@ -102,12 +122,25 @@ public final class Agent {
 
         let engine = AlertEngine(configuration: configuration.detection, paths: paths)
         self.engine = engine
+        let learning: (duration: UInt64, lock: Bool)? = if case .learn(let duration, let lock) = mode { (duration, lock) } else { nil }
+        do {
+            let learner = try BaselineLearner(
+                store: BaselineStore(directory: configuration.baselineDirectory),
+                learnFor: learning == nil ? configuration.learnFor : .max, locksItself: learning == nil, enforces: learning == nil,
+                hostname: hostname)
+            engine.learner = learner
+            self.learner = learner
+        } catch {
+            source?.stop()
+            throw StartError(description: "cannot use the baselines: \(error)", isBadInput: error.isBadInput)
+        }
         var events: [ActivityEvent] = []
         do { try tracker.seed(into: &events) } catch { throw StartError(description: error.description) }
         publish(&events)
         // The posture of what already runs, once, before watching begins.
-        engine.auditAll(tracker: tracker, into: &alerts)
+        if learning == nil { engine.auditAll(tracker: tracker, into: &alerts) }
         publish(&events)
+        let stopAt = learning.map { monotonicNanoseconds() + $0.duration } ?? .max
         // Said once the node has been taken in: from here on every change is reported.
         if let source {
             status(
@@ -148,8 +181,9 @@ public final class Agent {
             var descriptors = [pollfd(fd: signals.rawValue, events: Int16(POLLIN), revents: 0)]
             if let source { descriptors.append(pollfd(fd: source.readyDescriptor, events: Int16(POLLIN), revents: 0)) }
             if let watcher { descriptors.append(pollfd(fd: watcher.rawValue, events: Int16(POLLIN), revents: 0)) }
+            if let fd = learner?.readyDescriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             let now = monotonicNanoseconds()
-            let wake = engine.wantsTick ? min(nextReconcile, nextTick) : nextReconcile
+            let wake = min(engine.wantsTick ? min(nextReconcile, nextTick) : nextReconcile, engine.deadline, stopAt)
             let wait = wake > now ? Int32(min((wake - now) / 1_000_000 + 1, 60_000)) : 0
             _ = poll(&descriptors, nfds_t(descriptors.count), wait)
 
@@ -159,6 +193,10 @@ public final class Agent {
                 } else {
                     running = false
                 }
+            }
+            if monotonicNanoseconds() >= stopAt { running = false }
+            if let learner, let fd = learner.readyDescriptor, descriptors.contains(where: { $0.fd == fd && $0.revents != 0 }) {
+                learner.refresh()
             }
 
             if let source {
@@ -203,6 +241,7 @@ public final class Agent {
                 let soon: UInt64 = tracker.wantsEarlyReconcile ? 50_000_000 : .max
                 nextReconcile = monotonicNanoseconds() + min(interval(), soon)
             }
+            if monotonicNanoseconds() >= engine.deadline { engine.tickBaselines(tracker: tracker, into: &alerts) }
             if engine.wantsTick, monotonicNanoseconds() >= nextTick {
                 engine.tick(tracker: tracker, into: &alerts)
                 nextTick = monotonicNanoseconds() + tickInterval
@@ -221,6 +260,12 @@ public final class Agent {
         }
         engine.flush(into: &alerts)
         publish(&events)
+        if let learner {
+            if learning?.lock == true { learner.lockAll() }
+            learner.flush()
+            learnedSummary = learner.summary().map { ($0.workload.rawValue, $0.state.rawValue, $0.kinds, $0.learned) }
+            publishNotes()
+        }
         status(
             "stopping",
             counters: [("received_events", source?.received ?? 0), ("slow_cmdline_reads", cmdlines.timedOut + receiverCmdlines.timedOut)])
@@ -239,8 +284,17 @@ public final class Agent {
             }
         }
         events.removeAll(keepingCapacity: true)
-        for alert in alerts { sinks?.publish(encoder.record(alert)) }
+        publishNotes()
+        // `vigil learn` only learns.
+        if mode == .watch {
+            for alert in alerts { sinks?.publish(encoder.record(alert)) }
+        }
         alerts.removeAll(keepingCapacity: true)
+    }
+
+    private func publishNotes() {
+        guard let learner else { return }
+        for note in learner.takeNotes() { status(note, counters: []) }
     }
 
     private func status(_ message: String, counters: [(String, UInt64)]) {
@@ -261,8 +315,12 @@ public final class Agent {
         overrides(&reloaded)
         // The event source cannot change while running.
         reloaded.source = configuration.source
+        // The baseline directory cannot change while running; the learning time can.
+        reloaded.baselineDirectory = configuration.baselineDirectory
         configuration = reloaded
         engine?.configuration = reloaded.detection
+        if mode == .watch { learner?.learnFor = reloaded.learnFor }
+        learner?.refresh()
         sinks?.reopen()
         status("configuration reloaded\(configurationFile.map { " from \($0)" } ?? "")", counters: [])
     }

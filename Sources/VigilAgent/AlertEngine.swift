@@ -16,6 +16,8 @@ final class AlertEngine {
     private var pendingAudits: [String: UInt64] = [:]
     /// Each container's last audit: when, and the findings (check ids) it had.
     private var postures: [String: (time: UInt64, findings: Set<String>, worst: Severity?)] = [:]
+    /// Learns and enforces baselines; nil when baselines are off.
+    var learner: BaselineLearner?
     static let postureDelay: UInt64 = 1_000_000_000
     static let postureInterval: UInt64 = 30_000_000_000
 
@@ -40,15 +42,30 @@ final class AlertEngine {
                 raised = []
             }
             schedulePosture(after: event, now: now)
-            for alert in raised {
-                alerts.append(contentsOf: deduplicator.admit(alert, now: now, window: configuration.dedupWindow))
-            }
+            admit(raised, now: now, into: &alerts)
+        }
+        if let learner, !events.isEmpty {
+            var raised: [Alert] = []
+            learner.handle(events, tracker: tracker, configuration: configuration, into: &raised)
+            admit(raised, now: now, into: &alerts)
         }
         if !events.isEmpty { activity = true }
     }
 
+    private func admit(_ raised: [Alert], now: UInt64, into alerts: inout [Alert]) {
+        for alert in raised {
+            alerts.append(contentsOf: deduplicator.admit(alert, now: now, window: configuration.dedupWindow))
+        }
+    }
+
     /// Connector events were handled (forks among them, which make no activity events).
-    func noteActivity() { activity = true }
+    func noteActivity() {
+        activity = true
+        learner?.noteForks()
+    }
+
+    /// When `tick` must run at the latest, whatever `wantsTick` says (a baseline falling due to lock).
+    var deadline: UInt64 { learner?.nextDeadline() ?? .max }
 
     /// Whether `tick` has work: a storm to follow, summaries pending, or forks since the last tick.
     var wantsTick: Bool { activity || forkStorms.active || deduplicator.pendingCount > 0 || !pendingAudits.isEmpty }
@@ -64,6 +81,17 @@ final class AlertEngine {
         alerts.append(contentsOf: deduplicator.expire(now: now, window: configuration.dedupWindow))
         facts.retain(containers: Set(tracker.containers.keys))
         auditDue(now: now, tracker: tracker, into: &alerts)
+        tickBaselines(tracker: tracker, into: &alerts)
+    }
+
+    /// Baselines falling due to lock, fork-rate windows, writes (on the learner's own deadlines, apart
+    /// from the fork-storm detector's cadence).
+    func tickBaselines(tracker: Tracker, into alerts: inout [Alert]) {
+        if let learner {
+            var raised: [Alert] = []
+            learner.tick(tracker: tracker, configuration: configuration, into: &raised)
+            admit(raised, now: monotonicNanoseconds(), into: &alerts)
+        }
     }
 
     // MARK: Posture (insecure_container)

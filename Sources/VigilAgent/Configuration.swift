@@ -1,3 +1,4 @@
+import VigilBaseline
 public import VigilDetect
 import VigilKernel
 
@@ -30,6 +31,10 @@ public struct WatchConfiguration: Equatable, Sendable {
     public var outputs: [OutputSpec] = []
     /// The syslog facility of syslog outputs.
     public var syslogFacility: SyslogFacility = .authpriv
+    /// Where baselines are kept (`--baseline-dir`). Read at start only.
+    public var baselineDirectory = BaselineStore.defaultDirectory
+    /// How long a new workload is learned before its baseline locks (`--learn-for`); 0: no learning.
+    public var learnFor: UInt64 = 3_600_000_000_000
 
     public init() {}
 }
@@ -62,6 +67,14 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 ///     rate = 200               # forks per second in one container
 ///     pids_fraction = 0.9      # of pids.max
 ///     quiet_period = 3s
+///
+///     [baseline]
+///     dir = /var/lib/vigil/baselines   # as --baseline-dir; read at start
+///     learn_for = 1h           # as --learn-for; 0 turns learning off
+///     pids_factor = 2          # pids_excess above factor × max(learned peak, pids_floor)
+///     pids_floor = 8
+///     fork_rate_factor = 4     # fork_rate_excess above factor × max(learned peak, fork_rate_floor)
+///     fork_rate_floor = 5
 ///
 ///     [rule shell_in_container]
 ///     enabled = true
@@ -122,8 +135,8 @@ public enum ConfigurationFile {
                     section = "rule " + name
                     continue
                 }
-                guard ["watch", "alerts", "fork_storm"].contains(section) else {
-                    throw fail("unknown section [\(section)]; expected [watch], [alerts], [fork_storm] or [rule NAME]")
+                guard ["watch", "alerts", "fork_storm", "baseline"].contains(section) else {
+                    throw fail("unknown section [\(section)]; expected [watch], [alerts], [fork_storm], [baseline] or [rule NAME]")
                 }
                 continue
             }
@@ -178,6 +191,32 @@ public enum ConfigurationFile {
                 default:
                     throw fail("unknown key '\(key)' in [fork_storm]; expected rate, pids_fraction or quiet_period")
                 }
+                continue
+            }
+            if section == "baseline" {
+                var thresholds = configuration.detection.baselineThresholds
+                switch key {
+                case "dir":
+                    guard !value.isEmpty else { throw fail("dir must be a directory path") }
+                    configuration.baselineDirectory = value
+                case "learn_for":
+                    guard let duration = DurationParser.nanoseconds(value) else {
+                        throw fail("learn_for must be a duration such as 1h or 10m, or 0 (no learning); found '\(value)'")
+                    }
+                    configuration.learnFor = duration
+                case "pids_factor", "fork_rate_factor":
+                    guard let factor = Double(value), factor >= 1, factor <= 1000 else {
+                        throw fail("\(key) must be a number from 1 to 1000; found '\(value)'")
+                    }
+                    if key == "pids_factor" { thresholds.pidsFactor = factor } else { thresholds.forkRateFactor = factor }
+                case "pids_floor", "fork_rate_floor":
+                    guard let floor = UInt64(value) else { throw fail("\(key) must be a whole number; found '\(value)'") }
+                    if key == "pids_floor" { thresholds.pidsFloor = floor } else { thresholds.forkRateFloor = floor }
+                default:
+                    throw fail(
+                        "unknown key '\(key)' in [baseline]; expected dir, learn_for, pids_factor, pids_floor, fork_rate_factor or fork_rate_floor")
+                }
+                configuration.detection.baselineThresholds = thresholds
                 continue
             }
             switch key {

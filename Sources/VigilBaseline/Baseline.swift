@@ -42,18 +42,24 @@ public struct ProcessKind: Hashable, Comparable, Sendable, CustomStringConvertib
         (a.executable, a.name) < (b.executable, b.name)
     }
 
+    /// The executable of a process gone before `/proc/PID/exe` could be read.
+    public static let unknownExecutable = "?"
+
     /// Multi-call binaries whose first argument names the program when run by their own name.
     private static let multiCall: Set<String> = ["busybox", "toybox"]
 
     /// The kind of a followed process, as read at its exec; nil when its program could not be read.
     public init?(of process: TrackedProcess) {
         guard !process.unread else { return nil }
-        let executable = process.exe.map { $0.path } ?? "?"
+        let executable = process.exe.map { $0.path } ?? Self.unknownExecutable
         var name = process.comm
         if let first = process.cmdline.first, !first.isEmpty {
             let argv0 = first.split(separator: "/").last.map(String.init) ?? first
             // comm holds at most 15 bytes; argv[0] says the rest.
             if name.utf8.count == 15, argv0.hasPrefix(name) { name = argv0 }
+            // A program that re-executes itself through /proc/self/exe (busybox sh running an applet)
+            // is named "exe" by the kernel; argv[0] names the applet.
+            if name == "exe", !executable.hasSuffix("/exe"), !argv0.isEmpty, argv0.utf8.count <= 64 { name = argv0 }
             if Self.multiCall.contains(name), process.cmdline.count > 1 {
                 let applet = process.cmdline[1]
                 if !applet.hasPrefix("-"), !applet.isEmpty, applet.utf8.count <= 64 {
@@ -208,17 +214,29 @@ public struct Baseline: Equatable, Sendable {
     }
 
     /// The entry admitting a process of `key`'s kind and parent: the exact one, else a `*` parent.
+    /// An executable of `?` (a process gone before it could be read, on either side) matches by name.
     public func entry(for key: ProcessEntryKey) -> (key: ProcessEntryKey, entry: ProcessEntry)? {
         if let exact = processes[key] { return (key, exact) }
         let any = ProcessEntryKey(kind: key.kind, parent: .any)
         if let entry = processes[any] { return (any, entry) }
-        return nil
+        let unknown = ProcessKind.unknownExecutable
+        if key.kind.executable != unknown {
+            for parent in [key.parent, .any] {
+                let candidate = ProcessEntryKey(kind: ProcessKind(executable: unknown, name: key.kind.name), parent: parent)
+                if let entry = processes[candidate] { return (candidate, entry) }
+            }
+            return nil
+        }
+        let matches = processes.filter { $0.key.kind.name == key.kind.name && ($0.key.parent == key.parent || $0.key.parent == .any) }
+        return matches.min { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// Records one sighting; true when something new was learned (a kind, a user, a capability).
     @discardableResult
     public mutating func learn(_ key: ProcessEntryKey, user: UInt32, capabilities: CapabilitySet, at time: Timestamp) -> Bool {
         let sighting = ProcessEntry(users: [user], capabilities: capabilities, seen: 1)
+        // A process gone before its executable was read joins the kind of that name, when one is known.
+        let key = key.kind.executable == ProcessKind.unknownExecutable ? (entry(for: key)?.key ?? key) : key
         guard var entry = processes[key] else {
             processes[key] = sighting
             changed = time

@@ -1,5 +1,5 @@
 public import VigilKernel
-public import VigilNode
+import VigilNode
 
 /// A baseline file that cannot be read: the file, the line, and what was wrong.
 public struct BaselineFileError: Error, Sendable, CustomStringConvertible {
@@ -63,7 +63,7 @@ public enum BaselineFile {
         return out
     }
 
-    static func formatUsers(_ users: Set<UInt32>) -> String {
+    public static func formatUsers(_ users: Set<UInt32>) -> String {
         users.isEmpty ? "-" : users.sorted().map(String.init).joined(separator: ",")
     }
 

@@ -40,6 +40,9 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     case sshdInContainer = "sshd_in_container"
     case packageManagerInContainer = "package_manager_in_container"
     case networkToolInContainer = "network_tool_in_container"
+    case privilegeDrift = "privilege_drift"
+    case pidsExcess = "pids_excess"
+    case forkRateExcess = "fork_rate_excess"
 
     /// MITRE ATT&CK technique ids and tactic tags.
     public var tags: [String] {
@@ -55,6 +58,9 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
         case .sshdInContainer: ["container", "network", "mitre_lateral_movement", "T1021.004"]
         case .packageManagerInContainer: ["container", "software_mgmt", "mitre_persistence", "T1072"]
         case .networkToolInContainer: ["container", "network", "mitre_discovery", "mitre_credential_access", "T1046", "T1040"]
+        case .privilegeDrift: ["container", "baseline", "users", "mitre_privilege_escalation", "T1548"]
+        case .pidsExcess: ["container", "baseline", "process", "mitre_impact", "T1499"]
+        case .forkRateExcess: ["container", "baseline", "process", "mitre_impact", "T1499"]
         }
     }
 
@@ -72,6 +78,9 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
         case .sshdInContainer: .warning
         case .packageManagerInContainer: .warning
         case .networkToolInContainer: .warning
+        case .privilegeDrift: .error
+        case .pidsExcess: .warning
+        case .forkRateExcess: .warning
         }
     }
 }

@@ -26,6 +26,9 @@ public struct DetectionConfiguration: Equatable, Sendable {
     /// Fork storm: how long a container must be calm before its storm is over (nanoseconds).
     public var stormQuietPeriod: UInt64 = 3_000_000_000
 
+    /// When a locked baseline's PID and fork-rate high-water marks are exceeded.
+    public var baselineThresholds = BaselineRules.Thresholds()
+
     /// Identical alerts (rule, workload, executable, parent) within this window are counted and
     /// summarised once ("repeated N times"), never dropped silently.
     public var dedupWindow: UInt64 = 60_000_000_000

@@ -13,9 +13,10 @@ struct Vigil: ParsableCommand {
             every container on this node, whatever its runtime: Docker, containerd and Kubernetes, CRI-O, \
             Podman, LXC, systemd-nspawn.
 
-            Exit status: 0 success; 1 runtime failure; 2 bad usage or bad input.
+            Exit status: 0 success; 1 runtime failure; 2 bad usage or bad input; 3 audit findings (or \
+            baseline differences with --exit-code).
             """,
-        subcommands: [PS.self, Watch.self, Record.self, Audit.self]
+        subcommands: [PS.self, Watch.self, Learn.self, BaselineCommand.self, Audit.self, Record.self]
     )
 
     /// Runs the command line, mapping ArgumentParser's usage errors to exit status 2.

@@ -17,7 +17,12 @@ struct Watch: ParsableCommand {
             process_exit, with container, workload, process, ancestry, user and capabilities: the activity \
             log of the node. Lines about Vigil itself (lost events, reloads) are agent_status events.
 
-            SIGHUP rereads --config without losing state; SIGTERM and SIGINT flush and exit 0.
+            Baselines: every new workload is learned for --learn-for (default 1h) of running time, then its \
+            baseline locks by itself and anything outside it raises unexpected_process (and privilege_drift, \
+            pids_excess, fork_rate_excess). Learning resumes where it stopped after a restart. See \
+            `vigil baseline --help`.
+
+            SIGHUP rereads --config and the baselines without losing state; SIGTERM and SIGINT flush and exit 0.
             """
     )
 
@@ -47,8 +52,13 @@ struct Watch: ParsableCommand {
     @Option(help: ArgumentHelp("Syslog facility of syslog outputs (default authpriv).", valueName: "NAME"))
     var syslogFacility: String?
 
-    @Option(help: ArgumentHelp("Configuration file ([watch], [alerts], [fork_storm], [rule NAME]; see the README).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Configuration file ([watch], [alerts], [fork_storm], [baseline], [rule NAME]; see the README).", valueName: "FILE"))
     var config: String?
+
+    @OptionGroup var baselines: BaselineDirectoryOption
+
+    @Option(help: ArgumentHelp("How long a new workload is learned before its baseline locks (default 1h; 0: no learning).", valueName: "DURATION"))
+    var learnFor: String?
 
     func validate() throws {
         for spec in output {
@@ -61,6 +71,9 @@ struct Watch: ParsableCommand {
         if let format, LineFormat(rawValue: format) == nil { throw ValidationError("--format must be json or text, not '\(format)'") }
         if let source, EventSourceChoice(rawValue: source) == nil {
             throw ValidationError("--source must be auto, connector or poll, not '\(source)'")
+        }
+        if let learnFor, DurationParser.nanoseconds(learnFor) == nil {
+            throw ValidationError("--learn-for must be a duration such as 1h, 10m or 90s, or 0 (no learning), not '\(learnFor)'")
         }
         for (flag, value) in [("--poll-interval", pollInterval), ("--resync-interval", resyncInterval)] {
             guard let value else { continue }
@@ -78,6 +91,8 @@ struct Watch: ParsableCommand {
         if let resyncInterval, let value = DurationParser.nanoseconds(resyncInterval) { configuration.resyncInterval = value }
         if !output.isEmpty { configuration.outputs = output.compactMap { try? OutputSpec.parse($0) } }
         if let syslogFacility, let facility = SyslogFacility(name: syslogFacility) { configuration.syslogFacility = facility }
+        if let directory = baselines.baselineDir { configuration.baselineDirectory = directory }
+        if let learnFor, let value = DurationParser.nanoseconds(learnFor) { configuration.learnFor = value }
     }
 
     func run() throws {
@@ -99,7 +114,70 @@ struct Watch: ParsableCommand {
         do {
             try agent.run()
         } catch {
-            throw fail(String(describing: error))
+            throw error.isBadInput ? badInput(error.description) : fail(error.description)
         }
+    }
+}
+
+struct Learn: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "learn",
+        abstract: "Learn the baselines of the workloads running on this node, write them, and exit.",
+        discussion: """
+            Follows every container as `vigil watch` does, for --for (or until SIGTERM/SIGINT), adding every \
+            process kind, user, capability and peak it sees to its workload's baseline in --baseline-dir, \
+            then writes them and prints a summary. Locked baselines are left as they are; baselines already \
+            being learned go on from where they were. It raises no alerts. Review with `vigil baseline show` \
+            and `vigil baseline diff`, then `vigil baseline lock` (or pass --lock).
+            """
+    )
+
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var baselines: BaselineDirectoryOption
+
+    @Option(name: .customLong("for"), help: ArgumentHelp("How long to learn: 10m, 1h, 90s.", valueName: "DURATION"))
+    var duration: String
+
+    @Flag(help: "Lock the baselines at the end.")
+    var lock = false
+
+    @Option(help: ArgumentHelp("Event source: auto (connector, else polling), connector, or poll.", valueName: "SOURCE"))
+    var source: String?
+
+    @Option(help: ArgumentHelp("Where status lines go (as `vigil watch --output`; default stdout).", valueName: "SPEC"))
+    var output: [String] = []
+
+    func validate() throws {
+        guard let nanoseconds = DurationParser.nanoseconds(duration), nanoseconds > 0 else {
+            throw ValidationError("--for must be a duration such as 10m, 1h or 90s, not '\(duration)'")
+        }
+        if let source, EventSourceChoice(rawValue: source) == nil {
+            throw ValidationError("--source must be auto, connector or poll, not '\(source)'")
+        }
+        for spec in output {
+            do { _ = try OutputSpec.parse(spec) } catch { throw ValidationError("\(error)") }
+        }
+    }
+
+    func run() throws {
+        var configuration = WatchConfiguration()
+        if let directory = baselines.baselineDir { configuration.baselineDirectory = directory }
+        if let source, let choice = EventSourceChoice(rawValue: source) { configuration.source = choice }
+        let outputs = output.compactMap { try? OutputSpec.parse($0) }
+        let agent = Agent(
+            mode: .learn(duration: DurationParser.nanoseconds(duration)!, lock: lock), paths: node.paths,
+            configuration: configuration, configurationFile: nil, overrides: { _ in }, format: isatty(1) == 1 ? .text : .json,
+            outputs: outputs, facility: configuration.syslogFacility)
+        do {
+            try agent.run()
+        } catch {
+            throw error.isBadInput ? badInput(error.description) : fail(error.description)
+        }
+        var summary = "Baselines in \(configuration.baselineDirectory):\n"
+        if agent.learnedSummary.isEmpty { summary += "  (none: no container ran while learning)\n" }
+        for line in agent.learnedSummary {
+            summary += "  \(line.workload)  \(line.state)  \(line.kinds) process kind\(line.kinds == 1 ? "" : "s")  learned \(DurationParser.format(line.learned / 1_000_000_000 * 1_000_000_000))\n"
+        }
+        FileSystem.writeStandardError(summary)
     }
 }

@@ -168,14 +168,8 @@ public struct ProcReader: ~Copyable {
         guard readFile(process, "stat", recordAs: "") != nil, let stat = ProcStat.parse(buffer.bytes[...]) else {
             return (nil, cgroup, false)
         }
-        var cmdline: [String] = []
-        var truncated = false
-        var commandLineRead = false
-        if readCommandLineNow(stat), let complete = readFile(process, "cmdline", recordAs: "", limit: cmdlineLimit) {
-            cmdline = ProcCmdline.parse(buffer.bytes[...])
-            truncated = !complete
-            commandLineRead = true
-        }
+        // The executable first: a process that exits at once loses it with its memory, and it is what
+        // baselines and path rules need most.
         var exe: ExecutablePath?
         if case .success(let target) = process.readLink(relative: "exe") {
             exe = target.withParserInput { ExecutablePath.parse($0) }
@@ -185,6 +179,14 @@ public struct ProcReader: ~Copyable {
         if fstatat(process.rawValue, "exe", &attributes, 0) == 0 {
             exeFile = FileAttributes(
                 mode: UInt32(attributes.st_mode), owner: UInt32(attributes.st_uid), group: UInt32(attributes.st_gid))
+        }
+        var cmdline: [String] = []
+        var truncated = false
+        var commandLineRead = false
+        if readCommandLineNow(stat), let complete = readFile(process, "cmdline", recordAs: "", limit: cmdlineLimit) {
+            cmdline = ProcCmdline.parse(buffer.bytes[...])
+            truncated = !complete
+            commandLineRead = true
         }
         var stdio: [String] = []
         for descriptor in ["fd/0", "fd/1", "fd/2"] {

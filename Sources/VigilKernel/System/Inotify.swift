@@ -8,8 +8,11 @@ public final class DirectoryWatcher {
     private var paths: [Int32: String] = [:]
     /// The most directories watched; beyond it the caller falls back to its interval.
     public let limit: Int
+    /// Report files appearing, going and being renamed over, not only directories.
+    private let includeFiles: Bool
 
-    public init(limit: Int = 8192) throws(Errno) {
+    public init(limit: Int = 8192, includeFiles: Bool = false) throws(Errno) {
+        self.includeFiles = includeFiles
         let fd = vigil_inotify_open()
         if fd < 0 { throw Errno.current }
         descriptor = FileDescriptor(adopting: fd)
@@ -19,7 +22,7 @@ public final class DirectoryWatcher {
     public var rawValue: Int32 { descriptor.rawValue }
     public var count: Int { paths.count }
 
-    /// Watches `path` for subdirectories created or removed; false when it could not be watched
+    /// Watches `path` for subdirectories (and with `includeFiles`, files) created or removed; false when it could not be watched
     /// (gone, not permitted, or the limit reached).
     @discardableResult
     public func watch(_ path: String) -> Bool {
@@ -55,7 +58,7 @@ public final class DirectoryWatcher {
                     offset = next
                     if mask & 0x4000 != 0 { overflowed = true }  // IN_Q_OVERFLOW
                     if mask & 0x8000 != 0 { paths[wd] = nil }  // IN_IGNORED: the watched directory is gone
-                    guard let parent = paths[wd], let name, name[0] != 0, mask & 0x4000_0000 != 0 else { continue }
+                    guard let parent = paths[wd], let name, name[0] != 0, includeFiles || mask & 0x4000_0000 != 0 else { continue }
                     let created = mask & (0x100 | 0x80) != 0  // IN_CREATE | IN_MOVED_TO
                     result.append(Change(path: parent + "/" + String(cString: name), created: created))
                 }

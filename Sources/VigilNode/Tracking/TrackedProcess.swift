@@ -48,7 +48,7 @@ public struct TrackedProcess: Sendable {
     /// line, user and capabilities are unknown (the fields above still hold its parent's, from the fork).
     public var unread: Bool = false
 
-    init(record: ProcessRecord, container: String, startedAt: UInt64) {
+    public init(record: ProcessRecord, container: String, startedAt: UInt64) {
         pid = record.pid
         ppid = 0
         startTime = 0
