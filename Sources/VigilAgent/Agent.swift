@@ -86,6 +86,19 @@ public final class Agent {
             sinks?.close(timeout: 5_000_000_000)
         }
 
+        // Baselines first: a malformed file stops the agent before it watches anything.
+        let learning: (duration: UInt64, lock: Bool)? = if case .learn(let duration, let lock) = mode { (duration, lock) } else { nil }
+        let learner: BaselineLearner
+        do {
+            learner = try BaselineLearner(
+                store: BaselineStore(directory: configuration.baselineDirectory),
+                learnFor: learning == nil ? configuration.learnFor : .max, locksItself: learning == nil, enforces: learning == nil,
+                hostname: hostname, writeInterval: configuration.baselineWriteInterval)
+            self.learner = learner
+        } catch {
+            throw StartError(description: "cannot use the baselines: \(error)", isBadInput: error.isBadInput)
+        }
+
         let tracker: Tracker
         do { tracker = try Tracker(paths: paths) } catch { throw StartError(description: error.description) }
         self.tracker = tracker
@@ -122,18 +135,7 @@ public final class Agent {
 
         let engine = AlertEngine(configuration: configuration.detection, paths: paths)
         self.engine = engine
-        let learning: (duration: UInt64, lock: Bool)? = if case .learn(let duration, let lock) = mode { (duration, lock) } else { nil }
-        do {
-            let learner = try BaselineLearner(
-                store: BaselineStore(directory: configuration.baselineDirectory),
-                learnFor: learning == nil ? configuration.learnFor : .max, locksItself: learning == nil, enforces: learning == nil,
-                hostname: hostname)
-            engine.learner = learner
-            self.learner = learner
-        } catch {
-            source?.stop()
-            throw StartError(description: "cannot use the baselines: \(error)", isBadInput: error.isBadInput)
-        }
+        engine.learner = learner
         var events: [ActivityEvent] = []
         do { try tracker.seed(into: &events) } catch { throw StartError(description: error.description) }
         publish(&events)
@@ -181,7 +183,7 @@ public final class Agent {
             var descriptors = [pollfd(fd: signals.rawValue, events: Int16(POLLIN), revents: 0)]
             if let source { descriptors.append(pollfd(fd: source.readyDescriptor, events: Int16(POLLIN), revents: 0)) }
             if let watcher { descriptors.append(pollfd(fd: watcher.rawValue, events: Int16(POLLIN), revents: 0)) }
-            if let fd = learner?.readyDescriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            if let fd = learner.readyDescriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             let now = monotonicNanoseconds()
             let wake = min(engine.wantsTick ? min(nextReconcile, nextTick) : nextReconcile, engine.deadline, stopAt)
             let wait = wake > now ? Int32(min((wake - now) / 1_000_000 + 1, 60_000)) : 0
@@ -195,7 +197,7 @@ public final class Agent {
                 }
             }
             if monotonicNanoseconds() >= stopAt { running = false }
-            if let learner, let fd = learner.readyDescriptor, descriptors.contains(where: { $0.fd == fd && $0.revents != 0 }) {
+            if let fd = learner.readyDescriptor, descriptors.contains(where: { $0.fd == fd && $0.revents != 0 }) {
                 learner.refresh()
             }
 
@@ -260,12 +262,10 @@ public final class Agent {
         }
         engine.flush(into: &alerts)
         publish(&events)
-        if let learner {
-            if learning?.lock == true { learner.lockAll() }
-            learner.flush()
-            learnedSummary = learner.summary().map { ($0.workload.rawValue, $0.state.rawValue, $0.kinds, $0.learned) }
-            publishNotes()
-        }
+        if learning?.lock == true { learner.lockAll() }
+        learner.flush()
+        learnedSummary = learner.summary().map { ($0.workload.rawValue, $0.state.rawValue, $0.kinds, $0.learned) }
+        publishNotes()
         status(
             "stopping",
             counters: [("received_events", source?.received ?? 0), ("slow_cmdline_reads", cmdlines.timedOut + receiverCmdlines.timedOut)])

@@ -20,7 +20,8 @@ final class BaselineLearner {
     /// Whether locked baselines raise alerts (`vigil learn` only learns).
     let enforces: Bool
     private let hostname: String
-    static let flushInterval: UInt64 = 5_000_000_000
+    /// How soon a changed baseline is written; learning time alone is written six times less often.
+    let flushInterval: UInt64
     static let rateWindow: UInt64 = 1_000_000_000
 
     private struct Entry {
@@ -39,6 +40,7 @@ final class BaselineLearner {
     /// Fork counts at the start of each container's current rate window.
     private var windows: [String: (start: UInt64, forks: UInt64)] = [:]
     private var forksSeen = false
+    private var writeFailures: Set<WorkloadKey> = []
     private var nextFlush: UInt64 = .max
     private let watcher: DirectoryWatcher?
     /// Messages for agent_status lines.
@@ -46,8 +48,12 @@ final class BaselineLearner {
 
     /// Loads every baseline in the store; a malformed file stops the start (the agent must not treat
     /// that workload as having none).
-    init(store: BaselineStore, learnFor: UInt64, locksItself: Bool, enforces: Bool, hostname: String) throws(BaselineStoreError) {
+    init(
+        store: BaselineStore, learnFor: UInt64, locksItself: Bool, enforces: Bool, hostname: String,
+        writeInterval: UInt64 = 5_000_000_000
+    ) throws(BaselineStoreError) {
         self.store = store
+        flushInterval = writeInterval
         self.learnFor = learnFor
         self.locksItself = locksItself
         self.enforces = enforces
@@ -56,6 +62,14 @@ final class BaselineLearner {
             baselines[workload] = Entry(baseline: baseline, file: store.identity(of: workload))
         }
         if learnFor > 0 { try? store.prepare() }
+        // A writer killed mid-write leaves its temporary file (never the baseline itself): remove those.
+        if FileSystem.exists(store.directory) {
+            try? store.withLock { () throws(BaselineStoreError) in
+                for name in (try? FileSystem.entries(store.directory)) ?? [] where name.hasPrefix(".") && name.contains(".tmp.") {
+                    _ = try? FileSystem.remove(store.directory + "/" + name)
+                }
+            }
+        }
         let watcher = try? DirectoryWatcher(limit: 1, includeFiles: true)
         if let watcher, FileSystem.exists(store.directory) { watcher.watch(store.directory) }
         self.watcher = watcher
@@ -199,7 +213,7 @@ final class BaselineLearner {
     }
 
     private func scheduleFlush(_ now: UInt64) {
-        if nextFlush == .max { nextFlush = now + Self.flushInterval }
+        if nextFlush == .max { nextFlush = now + flushInterval }
     }
 
     private func observe(
@@ -285,7 +299,7 @@ final class BaselineLearner {
             guard let entry = baselines[workload], entry.dirty || entry.activeSince != nil else { continue }
             save(workload, now: now)
         }
-        if baselines.values.contains(where: { $0.activeSince != nil }) { nextFlush = now + Self.flushInterval * 6 }
+        if baselines.values.contains(where: { $0.activeSince != nil }) { nextFlush = now + flushInterval * 6 }
     }
 
     /// Writes one baseline under the directory's lock; when the file was changed by someone else since
@@ -337,7 +351,10 @@ final class BaselineLearner {
                 restartLearning(workload, now: now)
             }
         } catch {
-            notes.append("cannot write the baseline of \(workload): \(error); will retry")
+            // Said once per workload; retried at every flush.
+            if writeFailures.insert(workload).inserted {
+                notes.append("cannot write the baseline of \(workload): \(error); learning goes on in memory and the write is retried")
+            }
             scheduleFlush(now)
         }
     }

@@ -35,6 +35,8 @@ public struct WatchConfiguration: Equatable, Sendable {
     public var baselineDirectory = BaselineStore.defaultDirectory
     /// How long a new workload is learned before its baseline locks (`--learn-for`); 0: no learning.
     public var learnFor: UInt64 = 3_600_000_000_000
+    /// How soon a baseline being learned is written after it changed.
+    public var baselineWriteInterval: UInt64 = 5_000_000_000
 
     public init() {}
 }
@@ -75,6 +77,7 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 ///     pids_floor = 8
 ///     fork_rate_factor = 4     # fork_rate_excess above factor × max(learned peak, fork_rate_floor)
 ///     fork_rate_floor = 5
+///     write_interval = 5s      # how soon a baseline being learned is written after it changed
 ///
 ///     [rule shell_in_container]
 ///     enabled = true
@@ -204,6 +207,11 @@ public enum ConfigurationFile {
                         throw fail("learn_for must be a duration such as 1h or 10m, or 0 (no learning); found '\(value)'")
                     }
                     configuration.learnFor = duration
+                case "write_interval":
+                    guard let interval = DurationParser.nanoseconds(value), interval >= 1_000_000 else {
+                        throw fail("write_interval must be a duration of at least 1ms such as 5s; found '\(value)'")
+                    }
+                    configuration.baselineWriteInterval = interval
                 case "pids_factor", "fork_rate_factor":
                     guard let factor = Double(value), factor >= 1, factor <= 1000 else {
                         throw fail("\(key) must be a number from 1 to 1000; found '\(value)'")
@@ -214,7 +222,7 @@ public enum ConfigurationFile {
                     if key == "pids_floor" { thresholds.pidsFloor = floor } else { thresholds.forkRateFloor = floor }
                 default:
                     throw fail(
-                        "unknown key '\(key)' in [baseline]; expected dir, learn_for, pids_factor, pids_floor, fork_rate_factor or fork_rate_floor")
+                        "unknown key '\(key)' in [baseline]; expected dir, learn_for, write_interval, pids_factor, pids_floor, fork_rate_factor or fork_rate_floor")
                 }
                 configuration.detection.baselineThresholds = thresholds
                 continue

@@ -17,25 +17,52 @@ public struct ProcessKind: Hashable, Comparable, Sendable, CustomStringConvertib
         self.name = name
     }
 
-    /// `/bin/busybox[wget]`, or just `/usr/sbin/nginx` when the name is the file's own.
+    /// `/bin/busybox[wget]`, or just `/usr/sbin/nginx` when the name is the file's own. Brackets and
+    /// backslashes inside either part are written `\x5b`, `\x5d`, `\\`, so the text always reads back.
     public var description: String {
         let base = executable.split(separator: "/").last.map(String.init) ?? executable
-        if base == name, !executable.hasSuffix("]") { return executable }
-        return "\(executable)[\(name)]"
+        let path = Self.escapeBrackets(executable)
+        if base == name, executable != Self.unknownExecutable { return path }
+        return "\(path)[\(Self.escapeBrackets(name))]"
     }
 
-    /// Reads `description`'s form back: `EXE[NAME]`, or `EXE` (name = its base name).
+    /// Reads `description`'s form back: `EXE[NAME]`, or `EXE` (name = its base name). The executable
+    /// is an absolute path, or `?`.
     public init?(parsing text: String) {
-        guard !text.isEmpty else { return nil }
-        if text.hasSuffix("]"), let open = text.lastIndex(of: "[") {
-            let executable = String(text[..<open])
-            let name = String(text[text.index(after: open)..<text.index(before: text.endIndex)])
-            guard !executable.isEmpty, !name.isEmpty else { return nil }
+        guard text.hasPrefix("/") || text.hasPrefix(Self.unknownExecutable + "[") else { return nil }
+        let scalars = text.unicodeScalars
+        if let open = scalars.firstIndex(of: "[") {
+            guard scalars.last == "]", scalars.index(after: open) < scalars.index(before: scalars.endIndex),
+                let executable = Self.unescapeBrackets(String(scalars[..<open])),
+                let name = Self.unescapeBrackets(String(scalars[scalars.index(after: open)..<scalars.index(before: scalars.endIndex)])),
+                !executable.isEmpty, !name.isEmpty
+            else { return nil }
             self.init(executable: executable, name: name)
         } else {
-            guard let base = text.split(separator: "/").last else { return nil }
-            self.init(executable: text, name: String(base))
+            guard scalars.last != "]", let executable = Self.unescapeBrackets(text), let base = executable.split(separator: "/").last
+            else { return nil }
+            self.init(executable: executable, name: String(base))
         }
+    }
+
+    private static func escapeBrackets(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0x5B || $0 == 0x5D || $0 == 0x5C }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "[": out += "\\x5b"
+            case "]": out += "\\x5d"
+            case "\\": out += "\\\\"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func unescapeBrackets(_ text: String) -> String? {
+        guard text.utf8.contains(0x5C) else { return text.utf8.contains(0x5D) ? nil : text }
+        guard let value = BaselineFile.unescape(Substring(text)) else { return nil }
+        return value
     }
 
     public static func < (a: ProcessKind, b: ProcessKind) -> Bool {
@@ -55,8 +82,13 @@ public struct ProcessKind: Hashable, Comparable, Sendable, CustomStringConvertib
         var name = process.comm
         if let first = process.cmdline.first, !first.isEmpty {
             let argv0 = first.split(separator: "/").last.map(String.init) ?? first
-            // comm holds at most 15 bytes; argv[0] says the rest.
-            if name.utf8.count == 15, argv0.hasPrefix(name) { name = argv0 }
+            // comm holds at most 15 bytes (cut inside a character, it ends in U+FFFD); argv[0] says the rest.
+            let cut = name.unicodeScalars.last == "\u{FFFD}" ? String(name.unicodeScalars.dropLast()) : name
+            if name.utf8.count == 15 || (cut != name && cut.utf8.count >= 12),
+                argv0.utf8.count > cut.utf8.count, argv0.utf8.starts(with: cut.utf8)
+            {
+                name = argv0
+            }
             // A program that re-executes itself through /proc/self/exe (busybox sh running an applet)
             // is named "exe" by the kernel; argv[0] names the applet.
             if name == "exe", !executable.hasSuffix("/exe"), !argv0.isEmpty, argv0.utf8.count <= 64 { name = argv0 }

@@ -40,7 +40,7 @@ public enum BaselineFile {
 
     /// The file's text for `baseline`.
     public static func encode(_ baseline: Baseline) -> String {
-        var out = "# Vigil baseline: the processes workload \(baseline.workload) normally runs.\n"
+        var out = "# Vigil baseline: the processes workload \(escape(baseline.workload.rawValue)) normally runs.\n"
         out += "# Format: Baselines/README.md in the Vigil repository. Review it before you lock it.\n"
         out += "format \(formatVersion)\n"
         out += "workload \(escape(baseline.workload.rawValue))\n"
@@ -89,7 +89,7 @@ public enum BaselineFile {
 
     /// Undoes `escape`; nil when a backslash starts something else.
     public static func unescape(_ text: Substring) -> String? {
-        guard text.contains("\\") else { return String(text) }
+        guard text.utf8.contains(0x5C) else { return String(text) }
         var bytes: [UInt8] = []
         var index = text.utf8.startIndex
         let utf8 = text.utf8
@@ -109,7 +109,16 @@ public enum BaselineFile {
             }
             guard next == UInt8(ascii: "x"), utf8.distance(from: index, to: utf8.endIndex) >= 2 else { return nil }
             let end = utf8.index(index, offsetBy: 2)
-            guard let value = UInt8(String(decoding: utf8[index..<end], as: UTF8.self), radix: 16) else { return nil }
+            func hex(_ byte: UInt8) -> UInt8? {
+                switch byte {
+                case 0x30...0x39: byte - 0x30
+                case 0x41...0x46: byte - 0x41 + 10
+                case 0x61...0x66: byte - 0x61 + 10
+                default: nil
+                }
+            }
+            guard let high = hex(utf8[index]), let low = hex(utf8[utf8.index(after: index)]) else { return nil }
+            let value = high << 4 | low
             bytes.append(value)
             index = end
         }
@@ -134,13 +143,15 @@ public enum BaselineFile {
         var seenKeys: [String: Int] = [:]
 
         var number = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Lines and fields are cut on scalars: as Characters, "\r\n" or a combining mark after a space
+        // would hide the separator.
+        for rawLine in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
             number += 1
             func fail(_ reason: String) -> BaselineFileError { BaselineFileError(file: file, line: number, reason: reason) }
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            let line = rawLine.last == "\r" ? rawLine.dropLast() : rawLine
             let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            let fields = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if trimmed.isEmpty || trimmed.first == "#" { continue }
+            let fields = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { Substring(String($0)) }
             let key = String(fields[0])
             if format == nil, key != "format" {
                 throw fail("expected 'format \(formatVersion)' before anything else, found '\(key)' (is this a Vigil baseline file?)")

@@ -28,6 +28,17 @@ public struct BaselineStore: Sendable {
                 name += "%" + (hex.count == 1 ? "0" + hex : hex)
             }
         }
+        // Names longer than a file system allows (255 bytes, with room for the temporary file's
+        // prefix and suffix) are cut, and keep their uniqueness by a hash of the whole key.
+        if name.utf8.count > 200 {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a, 64 bits
+            for byte in workload.rawValue.utf8 {
+                hash ^= UInt64(byte)
+                hash &*= 0x0000_0100_0000_01b3
+            }
+            let hex = String(hash, radix: 16)
+            name = String(name.prefix(180)) + "~" + String(repeating: "0", count: 16 - hex.count) + hex
+        }
         return name + fileExtension
     }
 

@@ -67,7 +67,13 @@ public struct Timestamp: Equatable, Comparable, Sendable {
         parts.tm_hour = hour
         parts.tm_min = minute
         parts.tm_sec = second
-        self.init(seconds: Int64(timegm(&parts)), nanoseconds: fraction)
+        let seconds = timegm(&parts)
+        // timegm normalises 31 February into March: such a date is not a date.
+        var back = tm()
+        var time = seconds
+        gmtime_r(&time, &back)
+        guard back.tm_mday == day, back.tm_mon == month - 1 else { return nil }
+        self.init(seconds: Int64(seconds), nanoseconds: fraction)
     }
 
     public static func < (a: Timestamp, b: Timestamp) -> Bool {

@@ -1,4 +1,7 @@
 import Glibc
+import Synchronization
+
+private let temporarySerial = Atomic<UInt64>(0)
 
 /// Creating files and directories: the cold-path counterpart of the readers.
 public enum FileSystem {
@@ -44,8 +47,10 @@ public enum FileSystem {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = (directory == "/" ? "" : directory) + "/.\(name).tmp.\(getpid())"
-        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
+        // Unique per call (process and a counter), and created exclusively: two writers never share one.
+        let serial = temporarySerial.add(1, ordering: .relaxed).newValue
+        let temporary = (directory == "/" ? "" : directory) + "/.\(name).tmp.\(getpid()).\(serial)"
+        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
         if fd < 0 { throw SystemError(Errno.current, "open", temporary) }
         do throws(SystemError) {
             let file = FileDescriptor(adopting: fd)

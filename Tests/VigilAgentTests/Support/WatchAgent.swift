@@ -56,6 +56,9 @@ final class WatchAgent {
     private let stdoutFD: Int32
     private let stderrFD: Int32
     private var exitStatus: Int32?
+    /// The agent's own baseline directory (unless the test gave one), removed with it: tests never
+    /// learn into, or enforce, the node's real baselines.
+    private let ownBaselines: String?
 
     /// Bytes read so far, and how far they have been cut into lines.
     private var bytes: [UInt8] = []
@@ -76,12 +79,21 @@ final class WatchAgent {
         }
         stdoutFD = out
         stderrFD = err
+        var arguments = arguments
+        if !arguments.contains("--baseline-dir") {
+            let directory = try LiveGate.makeTemporaryDirectory("baselines")
+            arguments += ["--baseline-dir", directory]
+            ownBaselines = directory
+        } else {
+            ownBaselines = nil
+        }
         self.arguments = ["watch"] + arguments
         switch LiveGate.spawn([binary] + self.arguments, stdout: out, stderr: err) {
         case .success(let started): pid = started
         case .failure(let error):
             close(out)
             close(err)
+            if let ownBaselines { LiveGate.removeTree(ownBaselines) }
             throw LiveGate.SetupError("cannot start \(binary): \(String(cString: strerror(error.value)))")
         }
     }
@@ -94,6 +106,7 @@ final class WatchAgent {
         }
         close(stdoutFD)
         close(stderrFD)
+        if let ownBaselines { LiveGate.removeTree(ownBaselines) }
     }
 
     // MARK: Output
