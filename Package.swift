@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON"]),
         .testTarget(name: "VigilKernelTests", dependencies: ["VigilKernel"]),
         .testTarget(name: "VigilBaselineTests", dependencies: ["VigilBaseline", "VigilNode", "VigilKernel"]),
-        .testTarget(name: "VigilDetectTests", dependencies: ["VigilDetect", "VigilNode", "VigilKernel"]),
+        .testTarget(name: "VigilDetectTests", dependencies: ["VigilDetect", "VigilBaseline", "VigilNode", "VigilKernel"]),
         .testTarget(
             name: "VigilAgentTests", dependencies: ["VigilAgent", "VigilBaseline", "VigilDetect", "VigilNode", "VigilKernel", "VigilJSON"]),
         .testTarget(

@@ -92,6 +92,13 @@ public struct ProcessKind: Hashable, Comparable, Sendable, CustomStringConvertib
             // A program that re-executes itself through /proc/self/exe (busybox sh running an applet)
             // is named "exe" by the kernel; argv[0] names the applet.
             if name == "exe", !executable.hasSuffix("/exe"), !argv0.isEmpty, argv0.utf8.count <= 64 { name = argv0 }
+            // A multi-call binary runs the applet argv[0] names, whatever comm says: `exec -a wget
+            // /bin/ls` runs wget. (A leading `-` marks a login shell.)
+            let base = executable.split(separator: "/").last.map(String.init) ?? executable
+            let applet = argv0.hasPrefix("-") ? String(argv0.dropFirst()) : argv0
+            if Self.multiCall.contains(base), !applet.isEmpty, applet.utf8.count <= 64 {
+                name = applet.hasPrefix("busybox") ? "busybox" : applet
+            }
             if Self.multiCall.contains(name), process.cmdline.count > 1 {
                 let applet = process.cmdline[1]
                 if !applet.hasPrefix("-"), !applet.isEmpty, applet.utf8.count <= 64 {

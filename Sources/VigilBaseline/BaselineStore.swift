@@ -15,12 +15,13 @@ public struct BaselineStore: Sendable {
         self.directory = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
     }
 
-    /// The file name of a workload's baseline: its key with `/`, `%`, whitespace and control
+    /// The file name of a workload's baseline: its key with `/`, `%`, `~`, whitespace and control
     /// characters percent-encoded, so every key has its own file (`k8s:shop%2Fweb%2Fnginx.baseline`).
     public static func fileName(for workload: WorkloadKey) -> String {
         var name = ""
         for byte in workload.rawValue.utf8 {
-            let keep = byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "/") && byte != UInt8(ascii: "%")
+            // `~` is kept for the hash of a cut name, so a key's own `~` is encoded.
+            let keep = byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "/") && byte != UInt8(ascii: "%") && byte != UInt8(ascii: "~")
             if keep && !(name.isEmpty && byte == UInt8(ascii: ".")) {
                 name.unicodeScalars.append(Unicode.Scalar(byte))
             } else {

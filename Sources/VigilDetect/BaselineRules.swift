@@ -111,9 +111,13 @@ public enum BaselineRules {
 
         public init() {}
 
-        public func pidsLimit(learned: UInt64) -> UInt64 { UInt64((Double(max(learned, pidsFloor)) * pidsFactor).rounded(.up)) }
-        public func forkRateLimit(learned: UInt64) -> UInt64 {
-            UInt64((Double(max(learned, forkRateFloor)) * forkRateFactor).rounded(.up))
+        public func pidsLimit(learned: UInt64) -> UInt64 { Self.limit(max(learned, pidsFloor), pidsFactor) }
+        public func forkRateLimit(learned: UInt64) -> UInt64 { Self.limit(max(learned, forkRateFloor), forkRateFactor) }
+
+        /// `value × factor`, rounded up; saturates rather than overflowing.
+        private static func limit(_ value: UInt64, _ factor: Double) -> UInt64 {
+            let product = (Double(value) * factor).rounded(.up)
+            return product >= 18_446_744_073_709_551_615 ? .max : UInt64(product)
         }
     }
 

@@ -268,6 +268,74 @@ extension LiveAgentTests {
             Self.finishAgent(agent, reader)
         }
 
+        @Test(
+            "changes made with `vigil baseline` while the agent runs take effect at once: lock starts alerting, allow silences a kind; a burst beyond the learned peaks is pids_excess and fork_rate_excess"
+        )
+        func changesWhileRunning() throws {
+            try requireLiveAgent()
+            let scratch = try ScratchDirectory("baseline-live-edit")
+            defer { scratch.remove() }
+            let baselines = scratch.path + "/baselines"
+            try LiveGate.makeDirectories(scratch.path, "gate")
+            let containers = TestContainers(test: "baseline-edit")
+            defer { containers.removeAll() }
+            let project = "vigiledit\(getpid())"
+            let key = WebWorkload.key(project)
+            let vigil = try LiveGate.requireVigil()
+            let (agent, reader) = try Self.startAgent(scratch, baselines: baselines, learnFor: "1h")
+            let web = try containers.run(
+                "web", options: WebWorkload.labels(project) + ["-v", "\(scratch.path)/gate:/gate:ro"], ["sh", "-c", WebWorkload.script])
+
+            // Learning writes the file a few seconds after each change.
+            let learned = LiveGate.waitUntil(seconds: 30) {
+                let baseline = try? BaselineStore(directory: baselines).load(key)
+                return baseline?.processes.keys.contains { $0.kind.name == "su" } ?? false
+            }
+            try #require(learned, "the learning baseline was not written: \(agent.diagnostics())")
+            LiveGate.pause(milliseconds: 1500)
+            #expect(reader.about(web).filter { $0.rule == "unexpected_process" }.isEmpty)
+
+            let lock = LiveGate.run([vigil, "baseline", "lock", key.rawValue, "--baseline-dir", baselines])
+            #expect(lock.status == 0, "\(lock)")
+            let takenIn = agent.waitFor(seconds: 10) { lines in
+                lines.statuses.contains { ($0.message ?? "").hasPrefix("baseline of \(key) changed on disk: taken in (locked") }
+            }
+            #expect(takenIn, "the agent did not take the lock in: \(agent.diagnostics())")
+            #expect(containers.docker(["exec", web, "sleep", "0.3"]).status == 0)
+            let isOutsideSleep: (AlertLine) -> Bool = {
+                $0.rule == "unexpected_process" && $0.string("vigil.baseline.kind") == "/bin/busybox[sleep]"
+                    && $0.string("vigil.baseline.parent") == "outside"
+            }
+            #expect(
+                reader.waitFor(web, seconds: 15) { $0.contains(where: isOutsideSleep) },
+                "no unexpected_process after the lock: \(reader.about(web).briefs)")
+
+            let allow = LiveGate.run(
+                [vigil, "baseline", "allow", key.rawValue, "/bin/busybox[sleep]", "--parent", "outside", "--baseline-dir", baselines])
+            #expect(allow.status == 0, "\(allow)")
+            #expect(
+                agent.waitFor(seconds: 10) { lines in
+                    lines.statuses.filter { ($0.message ?? "").hasPrefix("baseline of \(key) changed on disk") }.count >= 2
+                }, "the agent did not take the allow in: \(agent.diagnostics())")
+            let before = reader.about(web).filter(isOutsideSleep).count
+            #expect(containers.docker(["exec", web, "sleep", "0.3"]).status == 0)
+            let after = reader.settle(web, quiet: 2, seconds: 10).filter(isOutsideSleep).count
+            #expect(after == before, "an allowed kind was still alerted")
+
+            // 80 processes at once: far beyond the 4 or so PIDs and few forks a second it learned.
+            let burst = containers.docker(["exec", web, "sh", "-c", "i=0; while [ $i -lt 80 ]; do sleep 3 & i=$((i+1)); done; wait"])
+            #expect(burst.status == 0, "\(burst)")
+            let excess = reader.waitFor(web, seconds: 20) { alerts in
+                alerts.contains { $0.rule == "pids_excess" } && alerts.contains { $0.rule == "fork_rate_excess" }
+            }
+            #expect(excess, "no pids_excess and fork_rate_excess: \(reader.about(web).briefs)")
+            if let pids = reader.about(web).first(where: { $0.rule == "pids_excess" }) {
+                #expect((pids.int("vigil.pids.current") ?? 0) > 16, "\(pids.brief)")
+                #expect(pids.tags.contains("baseline"))
+            }
+            Self.finishAgent(agent, reader)
+        }
+
         @Test("a malformed baseline file stops the agent with exit status 2, naming the file and line")
         func malformedBaselineRefused() throws {
             let scratch = try ScratchDirectory("baseline-bad")
