@@ -94,6 +94,8 @@ final class Workspace: @unchecked Sendable {
     private(set) var started: [pid_t] = []
     private(set) var cgroups: [String] = []
     let parent = "vigil-bench-\(getpid()).slice"
+    /// Where the agents of this run keep baselines; removed at the end.
+    let baselineDirectory = "/tmp/vigil-bench-baselines-\(getpid())"
 
     /// The hierarchies a container cgroup is made in: the root on cgroup v2; unified and pids on hybrid.
     lazy var hierarchies: [String] = {
@@ -138,6 +140,8 @@ final class Workspace: @unchecked Sendable {
         started.removeAll()
         for path in cgroups.reversed() { rmdir(path) }
         cgroups.removeAll()
+        for name in (try? FileSystem.entries(baselineDirectory)) ?? [] { _ = try? FileSystem.remove(baselineDirectory + "/" + name) }
+        rmdir(baselineDirectory)
     }
 }
 

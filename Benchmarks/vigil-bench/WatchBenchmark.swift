@@ -12,7 +12,9 @@ struct RunningAgent {
         guard pipe(&fds) == 0 else { fail("pipe: \(Errno(rawValue: errno))") }
         // The read end stays with us alone (posix_spawn children would otherwise inherit it).
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        let pid = spawn([vigilBinary(), "watch", "--format", "json"] + arguments, output: fds[1])
+        // Baselines go to the run's own directory, never the node's.
+        let pid = spawn(
+            [vigilBinary(), "watch", "--format", "json", "--baseline-dir", Workspace.shared.baselineDirectory] + arguments, output: fds[1])
         close(fds[1])
         Workspace.shared.track(pid)
         let agent = RunningAgent(pid: pid, lines: LineCollector(readEnd: fds[0]))

@@ -320,7 +320,7 @@ public final class Agent {
         configuration = reloaded
         engine?.configuration = reloaded.detection
         if mode == .watch { learner?.learnFor = reloaded.learnFor }
-        learner?.refresh()
+        learner?.refresh(everything: true)
         sinks?.reopen()
         status("configuration reloaded\(configurationFile.map { " from \($0)" } ?? "")", counters: [])
     }

@@ -369,21 +369,33 @@ final class BaselineLearner {
 
     // MARK: Changes on disk
 
-    /// Takes in files changed by someone else (the directory watcher fired, or SIGHUP).
-    func refresh() {
+    /// Takes in files changed by someone else: those the directory watcher reported (its own writes
+    /// among them, which are recognised and skipped), or with `everything` (SIGHUP, a watcher
+    /// overflow) every file.
+    func refresh(everything: Bool = false) {
+        var names: Set<String>?
         if let watcher {
-            let (changes, _) = watcher.changes()
+            let (changes, overflowed) = watcher.changes()
             if watcher.count == 0, FileSystem.exists(store.directory) { watcher.watch(store.directory) }
-            _ = changes
+            if !everything && !overflowed {
+                names = Set(
+                    changes.compactMap { change in
+                        let name = String(change.path.split(separator: "/").last ?? "")
+                        return name.hasSuffix(BaselineStore.fileExtension) && !name.hasPrefix(".") ? name : nil
+                    })
+                if names!.isEmpty { return }
+            }
         }
         let now = monotonicNanoseconds()
         do {
             try store.withLock { () throws(BaselineStoreError) in
-                let onDisk = Set(
-                    ((try? FileSystem.entries(store.directory)) ?? []).filter {
-                        $0.hasSuffix(BaselineStore.fileExtension) && !$0.hasPrefix(".")
-                    })
-                for workload in Array(baselines.keys) {
+                let onDisk: Set<String> =
+                    names
+                    ?? Set(
+                        ((try? FileSystem.entries(store.directory)) ?? []).filter {
+                            $0.hasSuffix(BaselineStore.fileExtension) && !$0.hasPrefix(".")
+                        })
+                for workload in Array(baselines.keys) where names?.contains(BaselineStore.fileName(for: workload)) ?? true {
                     guard var entry = baselines[workload] else { continue }
                     let current = store.identity(of: workload)
                     guard current != entry.file else { continue }
@@ -423,6 +435,7 @@ final class BaselineLearner {
                 let known = Set(baselines.keys.map(BaselineStore.fileName(for:)))
                 for name in onDisk.subtracting(known) {
                     let path = store.directory + "/" + name
+                    guard FileSystem.exists(path) else { continue }
                     do {
                         let baseline = try BaselineStore.load(file: path)
                         guard BaselineStore.fileName(for: baseline.workload) == name else { continue }
