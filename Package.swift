@@ -67,7 +67,7 @@ let package = Package(
         // Benchmarks: an executable, run by hand or by Scripts/bench; never gates tests on time.
         .executableTarget(
             name: "vigil-bench",
-            dependencies: ["VigilNode", "VigilKernel", "VigilJSON", "CVigilShims"],
+            dependencies: ["VigilBaseline", "VigilDetect", "VigilNode", "VigilKernel", "VigilJSON", "CVigilShims"],
             path: "Benchmarks/vigil-bench"
         ),
 

@@ -3,6 +3,7 @@
 //     Scripts/bench inventory [--containers 100] [--per-container 50] [--iterations 7]
 //     Scripts/bench watch [--execs 10000] [--containers 100] [--per-container 50] [--seconds 30]
 //     Scripts/bench alerts [--execs 500]
+//     Scripts/bench baselines [--processes 2000] [--kinds 200] [--iterations 9]
 //
 // Each benchmark makes its own cgroups (named like Docker's systemd driver, under
 // vigil-bench-PID.slice) and processes, measures, and removes everything it made. Run as root.
@@ -15,6 +16,7 @@ let usage = """
     usage: vigil-bench inventory [--containers N] [--per-container N] [--iterations N]
            vigil-bench watch [--execs N] [--containers N] [--per-container N] [--seconds N]
            vigil-bench alerts [--execs N]
+           vigil-bench baselines [--processes N] [--kinds N] [--iterations N]
     """
 
 var options: [String: Int] = [:]
@@ -46,6 +48,9 @@ case "watch":
         perContainer: options["per-container"] ?? 50, seconds: options["seconds"] ?? 30)
 case "alerts":
     runAlertsBenchmark(execs: options["execs"] ?? 500)
+case "baselines":
+    runBaselineBenchmark(
+        processes: options["processes"] ?? 2000, kinds: options["kinds"] ?? 200, iterations: options["iterations"] ?? 9)
 default:
     FileSystem.writeStandardError("\(usage)\n")
     exit(2)

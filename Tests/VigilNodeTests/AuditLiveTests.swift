@@ -46,6 +46,11 @@ struct AuditLiveTests {
             // The host's network namespace: no bridge is made (this machine's network is loopback only).
             Case(tag: "nethost", options: ["--network", "host"], expected: defaults.union(["host_network_namespace"])),
             Case(tag: "etc", options: ["-v", "/etc:/host-etc:ro"], expected: defaults.union(["sensitive_mount"])),
+            // 60 binds before it: the host's /etc lies beyond mountinfo's first page (which one read returns).
+            Case(
+                tag: "manymounts",
+                options: (1...60).flatMap { ["-v", "/tmp:/scratch\($0):ro"] } + ["-v", "/etc:/zz-host-etc:ro"],
+                expected: defaults.union(["sensitive_mount"])),
             Case(
                 tag: "httpd", options: [], command: ["httpd", "-f", "-p", "80"],
                 expected: defaults.union(["privileged_port"])),

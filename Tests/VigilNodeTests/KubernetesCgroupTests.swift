@@ -327,6 +327,29 @@ struct KubernetesCgroupTests {
             inventory.warnings.contains { $0.message.contains(String(id.prefix(12))) && $0.message.contains(pod.uid) },
             "a warning names the container and its pod uid: \(inventory.warnings)")
     }
+
+    @Test("a container of 1,500 processes is read whole: cgroup.procs comes a page (about 680 pids) at a time")
+    func largeContainerIsReadWhole() throws {
+        try LiveGate.require(LiveGate.cgroupWritable, "root with a writable cgroup2 hierarchy")
+        let hierarchy = try #require(LiveGate.unifiedCgroupRoot)
+        let hostRoot = try LiveGate.makeTemporaryDirectory("k8s-test")
+        defer { LiveGate.removeTree(hostRoot) }
+        let cgroups = Cgroups(hierarchy: hierarchy)
+        defer { cgroups.remove() }
+
+        let pod = Pod(namespace: "batch", name: "workers-x2x9k", uid: Self.randomUID(), qos: "besteffort", owner: "workers")
+        let id = Self.randomHex(64)
+        let path = try cgroups.make(Layout.systemd.path(pod, containerID: id))
+        var pids: [Int32] = []
+        for _ in 0..<1500 { pids.append(try cgroups.startSleep(in: path)) }
+        let procs = LiveGate.readText(hierarchy + path + "/cgroup.procs") ?? ""
+        #expect(procs.utf8.count > 8192, "the test needs a cgroup.procs of several pages")
+
+        let inventory = try InventoryCollector.collect(
+            paths: NodePaths(hostRoot: hostRoot, procRoot: "/proc", cgroupRoot: "/sys/fs/cgroup"), includeHost: false)
+        let found = try #require(inventory.containers.first { $0.id == id }, "\(id) not in the inventory")
+        #expect(found.processes.map(\.pid) == pids.sorted(), "\(found.processes.count) of \(pids.count) processes")
+    }
 }
 
 extension String {

@@ -85,10 +85,11 @@ public final class CgroupHierarchy {
     }
 
     /// Reads `file` in the cgroup at `path` into the buffer; false when absent or unreadable.
-    private func load(_ path: String, _ file: String) -> Bool {
+    private func load(_ path: String, _ file: String, records: Bool = false) -> Bool {
         let relative = Self.relative(path, file)
         guard let fd = try? directory.open(relative: relative) else { return false }
-        guard case .success = fd.readAll(into: &buffer, limit: 16 << 20, shortReadEnds: true) else { return false }
+        // A file of many records (cgroup.procs) comes a page at a time: only a read of 0 ends it.
+        guard case .success = fd.readAll(into: &buffer, limit: 16 << 20, shortReadEnds: !records) else { return false }
         recorder?.recordFile(.cgroup, name.isEmpty ? relative : name + "/" + relative, buffer.bytes)
         return true
     }
@@ -105,7 +106,7 @@ public final class CgroupHierarchy {
 
     /// The process ids in `cgroup.procs` of the cgroup at `path`, deduplicated; empty when absent.
     public func processes(_ path: String) -> [Int32] {
-        guard load(path, "cgroup.procs") else { return [] }
+        guard load(path, "cgroup.procs", records: true) else { return [] }
         var pids: [Int32] = []
         Bytes.forEachLine(buffer.bytes[...]) { line in
             if let pid = Bytes.decimal(Bytes.trimmed(line)), pid > 0, pid <= UInt64(Int32.max) {

@@ -234,7 +234,7 @@ public struct ProcReader: ~Copyable {
     /// The mounts `pid` sees, or nil when it is gone.
     public mutating func readMounts(pid: Int32) -> [MountEntry]? {
         guard let process = try? directory.open(relative: String(pid), directory: true) else { return nil }
-        guard readFile(process, "mountinfo", recordAs: recorder == nil ? "" : "\(pid)/", limit: 4 << 20) != nil
+        guard readFile(process, "mountinfo", recordAs: recorder == nil ? "" : "\(pid)/", limit: 4 << 20, records: true) != nil
         else { return nil }
         return MountEntry.parse(buffer.bytes[...])
     }
@@ -260,10 +260,12 @@ public struct ProcReader: ~Copyable {
     /// else whether it was read completely (false: cut at `limit`).
     @discardableResult
     private mutating func readFile(
-        _ process: borrowing FileDescriptor, _ name: String, recordAs prefix: String, limit: Int = 1 << 20
+        _ process: borrowing FileDescriptor, _ name: String, recordAs prefix: String, limit: Int = 1 << 20, records: Bool = false
     ) -> Bool? {
         guard let file = try? process.open(relative: name) else { return nil }
-        switch file.readAll(into: &buffer, limit: limit, shortReadEnds: true) {
+        // stat, status, cgroup and cmdline come whole in one read; a file of many records
+        // (mountinfo) comes a page at a time, and only a read of 0 ends it.
+        switch file.readAll(into: &buffer, limit: limit, shortReadEnds: !records) {
         case .failure: return nil
         case .success(let complete):
             recorder?.recordFile(.proc, prefix + name, buffer.bytes)

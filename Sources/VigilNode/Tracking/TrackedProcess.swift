@@ -116,7 +116,7 @@ public struct ContainerIdentity: Sendable {
 
     public var shortID: String { String(id.prefix(12)) }
 
-    init(_ container: Container) {
+    public init(_ container: Container) {
         id = container.id
         runtime = container.runtime
         name = container.name
