@@ -41,6 +41,9 @@ final class BaselineLearner {
     private var windows: [String: (start: UInt64, forks: UInt64)] = [:]
     private var forksSeen = false
     private var writeFailures: Set<WorkloadKey> = []
+    /// Workloads whose baseline reached `kindLimit` (said once).
+    private var full: Set<WorkloadKey> = []
+    static let kindLimit = 4096
     private var nextFlush: UInt64 = .max
     private let watcher: DirectoryWatcher?
     /// Messages for agent_status lines.
@@ -168,6 +171,13 @@ final class BaselineLearner {
         switch entry.baseline.state {
         case .learning:
             guard learnFor > 0 || !locksItself, entry.activeSince != nil else { return }
+            // Bounded: a workload that makes up program names cannot grow the agent (or the file) without end.
+            if entry.baseline.processes.count >= Self.kindLimit, entry.baseline.entry(for: key) == nil {
+                if full.insert(workload).inserted {
+                    notes.append("baseline of \(workload) holds \(Self.kindLimit) process kinds, the most kept: new kinds are not learned (review it: vigil baseline show \(workload))")
+                }
+                return
+            }
             entry.baseline.learn(key, user: process.euid, capabilities: process.capabilities.effective, at: event.time)
             entry.dirty = true
             baselines[workload] = entry
@@ -319,11 +329,7 @@ final class BaselineLearner {
                     }
                     if current != nil, let theirs = try store.load(workload) {
                         var merged = theirs
-                        if theirs.state == .learning, entry.baseline.state == .learning {
-                            merged.merge(snapshot)
-                            merged.state = .learning
-                            merged.lockedAt = nil
-                        }
+                        if theirs.state == .learning, entry.baseline.state == .learning { Self.addLearned(snapshot, to: &merged) }
                         entry.baseline = merged
                         let active = merged.state == .learning && !(running[workload]?.isEmpty ?? true) && (learnFor > 0 || !locksItself)
                         entry.activeSince = active ? now : nil
@@ -357,6 +363,24 @@ final class BaselineLearner {
             }
             scheduleFlush(now)
         }
+    }
+
+    /// What this agent learned, added to a version someone else wrote of the same learning baseline
+    /// (theirs wins on everything else). Both hold what the agent wrote before, so counts are not added.
+    private static func addLearned(_ mine: Baseline, to theirs: inout Baseline) {
+        for (key, entry) in mine.processes {
+            guard var known = theirs.processes[key] else {
+                theirs.processes[key] = entry
+                continue
+            }
+            let seen = max(known.seen, entry.seen)
+            known.absorb(entry)
+            known.seen = seen
+            theirs.processes[key] = known
+        }
+        theirs.observe(pids: mine.pidsHigh, forkRate: mine.forkRateHigh, at: mine.changed)
+        theirs.learned = max(theirs.learned, mine.learned)
+        theirs.nodes.formUnion(mine.nodes)
     }
 
     private func restartLearning(_ workload: WorkloadKey, now: UInt64) {
@@ -410,9 +434,7 @@ final class BaselineLearner {
                         guard let theirs = try store.load(workload) else { continue }
                         if theirs.state == .learning, entry.baseline.state == .learning {
                             var merged = theirs
-                            merged.merge(entry.baseline)
-                            merged.state = .learning
-                            merged.lockedAt = nil
+                            Self.addLearned(entry.baseline, to: &merged)
                             entry.baseline = merged
                             entry.dirty = true
                         } else {
