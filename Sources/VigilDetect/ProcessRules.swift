@@ -204,7 +204,7 @@ public enum ProcessRules {
         }
 
         // Suspicious tools.
-        if processNames.contains("sshd") {
+        if processNames.contains(where: PostureChecks.sshServers.contains) {
             make(.sshdInContainer, "SSH server started \(place): \(command) (pid \(process.pid)\(chain))")
         }
         let installs = process.cmdline.dropFirst().first == "install"

@@ -237,11 +237,15 @@ import VigilNode
         #expect(PostureChecks.sharedPropagation(posture).map(\.evidence) == ["/proc/4242/mountinfo /srv shared:5"])
     }
 
-    @Test("a process named sshd is sshd_running")
+    @Test("a process named sshd or dropbear is sshd_running; a name that merely starts alike is not")
     func sshd() {
         var posture = Self.hardened()
         posture.processNames = [(10, "sh"), (11, "sshd")]
         #expect(PostureChecks.sshdRunning(posture)?.evidence == "/proc/11/stat comm sshd")
+        posture.processNames = [(10, "sh"), (12, "dropbear")]
+        #expect(PostureChecks.sshdRunning(posture)?.evidence == "/proc/12/stat comm dropbear")
+        posture.processNames = [(10, "sshd-keygen"), (13, "dropbearkey")]
+        #expect(PostureChecks.sshdRunning(posture) == nil)
     }
 
     @Test("LISTEN sockets below 1024 in net/tcp and tcp6 are privileged ports; other states and high ports are not")

@@ -20,9 +20,13 @@ struct AuditLiveTests {
         var tag: String
         var options: [String]
         var command: [String] = ["sleep", "1000"]
+        /// Another image than the test image.
+        var image: String? = nil
         var expected: Set<String>
         var testDescription: String { tag }
     }
+
+    static let dropbearImage = "vigil-dropbear:latest"
 
     static var cases: [Case] {
         var cases = [
@@ -55,6 +59,13 @@ struct AuditLiveTests {
                 tag: "httpd", options: [], command: ["httpd", "-f", "-p", "80"],
                 expected: defaults.union(["privileged_port"])),
         ]
+        // A real SSH server (dropbear; Scripts/dropbear-image.sh builds the image, as Scripts/test does).
+        if LiveGate.isCI || LiveGate.run([LiveGate.dockerClient, "image", "inspect", dropbearImage]).status == 0 {
+            cases.append(
+                Case(
+                    tag: "sshd", options: [], command: ["/usr/sbin/dropbear", "-F", "-E", "-R", "-p", "2222"], image: dropbearImage,
+                    expected: defaults.union(["sshd_running"])))
+        }
         if access("/var/run/docker.sock", F_OK) == 0 {
             cases.append(
                 Case(
@@ -87,7 +98,7 @@ struct AuditLiveTests {
         var started: [(Case, DockerHarness.Running)] = []
         for testCase in Self.cases {
             started.append(
-                (testCase, try docker.start(testCase.tag, options: testCase.options, command: testCase.command)))
+                (testCase, try docker.start(testCase.tag, options: testCase.options, command: testCase.command, image: testCase.image)))
         }
         // httpd binds its port just after it starts: wait until the audit sees every container complete.
         var byID: [String: JSONValue] = [:]

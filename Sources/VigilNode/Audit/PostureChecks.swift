@@ -380,10 +380,13 @@ public enum PostureChecks {
 
     // MARK: Processes and sockets
 
+    /// SSH servers by their process name: OpenSSH and dropbear (common in small images).
+    public static let sshServers: Set<String> = ["sshd", "dropbear"]
+
     public static func sshdRunning(_ posture: ContainerPosture) -> Finding? {
-        guard let sshd = posture.processNames.first(where: { $0.name == "sshd" }) else { return nil }
+        guard let sshd = posture.processNames.first(where: { sshServers.contains($0.name) }) else { return nil }
         return Finding(
-            check: .sshdRunning, severity: .medium, evidence: "\(posture.procRoot)/\(sshd.pid)/stat comm sshd",
+            check: .sshdRunning, severity: .medium, evidence: "\(posture.procRoot)/\(sshd.pid)/stat comm \(sshd.name)",
             remediation: "do not run sshd in a container; use docker exec / kubectl exec")
     }
 

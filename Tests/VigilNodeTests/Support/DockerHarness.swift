@@ -38,11 +38,11 @@ final class DockerHarness {
     /// `docker run -d --name <prefix>-<tag> OPTIONS IMAGE COMMAND`, then waits until the container's first
     /// process has `children` children whose `comm` is `childName` (so a shell's `&` jobs have exec'd).
     func start(
-        _ tag: String, options: [String], command: [String], children: Int = 0, childName: String = "sleep"
+        _ tag: String, options: [String], command: [String], image: String? = nil, children: Int = 0, childName: String = "sleep"
     ) throws -> Running {
         let name = "\(namePrefix)-\(tag)"
         names.append(name)
-        let result = docker(["run", "-d", "--name", name] + options + [image] + command)
+        let result = docker(["run", "-d", "--name", name] + options + [image ?? self.image] + command)
         let id = result.line
         try #require(result.status == 0 && id.count == 64, "docker run \(name) failed: \(result)")
         ids.append(id)
