@@ -167,6 +167,32 @@ struct AuditLiveTests {
             #expect(gated.text.contains("privileged"), "the text table lists the finding: \(gated.text.prefix(2000))")
         }
     }
+
+    @Test("a volume mounted with shared propagation is shared_mount_propagation (the host side made a shared mount first)")
+    func sharedPropagation() throws {
+        try LiveGate.require(LiveGate.dockerAvailable, "a Docker daemon with \(LiveGate.testImage)")
+        let source = try LiveGate.makeTemporaryDirectory("shared-mount")
+        defer { LiveGate.removeTree(source) }
+        // Docker accepts `:shared` only when the source is on a shared mount; the host root here is private.
+        let bind = LiveGate.run(["mount", "--bind", source, source])
+        try #require(bind.status == 0, "\(bind)")
+        defer {
+            let unmount = LiveGate.run(["umount", source])
+            if unmount.status != 0 { Issue.record("umount \(source): \(unmount)") }
+        }
+        let shared = LiveGate.run(["mount", "--make-shared", source])
+        try #require(shared.status == 0, "\(shared)")
+        let docker = DockerHarness(test: "audit-shared")
+        defer { docker.removeAll() }
+        let running = try docker.start("shared", options: ["-v", "\(source):/data:shared"], command: ["sleep", "1000"])
+        let (result, _, byID) = try Self.audit()
+        #expect(result.status == 0, "\(result)")
+        let container = byID[running.id]
+        #expect(Self.checks(container) == Self.defaults.union(["shared_mount_propagation"]), "\(Self.checks(container))")
+        let finding = container?["findings"]?.array?.first { $0["check"]?.string == "shared_mount_propagation" }
+        #expect(finding?["evidence"]?.string?.contains("/data") == true, "\(String(describing: finding))")
+        docker.removeAll()
+    }
 }
 
 /// `vigil audit` usage and replay of recorded nodes.
