@@ -94,9 +94,12 @@ struct KubernetesCgroupTests {
         }
 
         /// Starts `sleep 300` and moves it into the cgroup at `path` (from the root).
-        func startSleep(in path: String) throws -> pid_t {
-            guard case .success(let pid) = LiveGate.spawn(["sleep", "300"]) else {
-                throw LiveGate.SetupError("cannot start sleep")
+        func startSleep(in path: String) throws -> pid_t { try start(["sleep", "300"], in: path) }
+
+        /// Starts `argv` and moves it into the cgroup at `path` (from the root).
+        func start(_ argv: [String], in path: String) throws -> pid_t {
+            guard case .success(let pid) = LiveGate.spawn(argv) else {
+                throw LiveGate.SetupError("cannot start \(argv)")
             }
             sleeps.append(pid)
             if let failure = LiveGate.writeExisting(hierarchy + path + "/cgroup.procs", "\(pid)\n") {
@@ -343,12 +346,61 @@ struct KubernetesCgroupTests {
         var pids: [Int32] = []
         for _ in 0..<1500 { pids.append(try cgroups.startSleep(in: path)) }
         let procs = LiveGate.readText(hierarchy + path + "/cgroup.procs") ?? ""
-        #expect(procs.utf8.count > 8192, "the test needs a cgroup.procs of several pages")
+        #expect(procs.utf8.count > 4096, "the test needs a cgroup.procs of more than one page")
 
         let inventory = try InventoryCollector.collect(
             paths: NodePaths(hostRoot: hostRoot, procRoot: "/proc", cgroupRoot: "/sys/fs/cgroup"), includeHost: false)
         let found = try #require(inventory.containers.first { $0.id == id }, "\(id) not in the inventory")
         #expect(found.processes.map(\.pid) == pids.sorted(), "\(found.processes.count) of \(pids.count) processes")
+    }
+
+    @Test(
+        "with a container in a user namespace of its own on the node, one sharing the host's is host_user_namespace; the remapped one is not run_as_root"
+    )
+    func userNamespaces() throws {
+        try LiveGate.require(LiveGate.cgroupWritable, "root with a writable cgroup2 hierarchy")
+        let hierarchy = try #require(LiveGate.unifiedCgroupRoot)
+        let hostRoot = try LiveGate.makeTemporaryDirectory("k8s-test")
+        defer { LiveGate.removeTree(hostRoot) }
+        let cgroups = Cgroups(hierarchy: hierarchy)
+        defer { cgroups.remove() }
+
+        let pod = Pod(namespace: "apps", name: "api-7d4b9c8f6d-x2x9k", uid: Self.randomUID(), qos: "burstable", owner: "api")
+        let remapped = PodContainer(pod: pod, name: "remapped", id: Self.randomHex(64))
+        let shared = PodContainer(pod: pod, name: "shared", id: Self.randomHex(64))
+        try Self.writeHostFiles([remapped, shared], under: hostRoot)
+        let remappedPath = try cgroups.make(Layout.systemd.path(pod, containerID: remapped.id))
+        let sharedPath = try cgroups.make(Layout.systemd.path(pod, containerID: shared.id))
+
+        // As a runtime with user namespaces does it: host uid 100000 is root in the container's own
+        // user namespace (uid_map "0 100000 65536").
+        let pid = try cgroups.start(
+            ["setpriv", "--reuid=100000", "--regid=100000", "--clear-groups", "unshare", "--user", "sleep", "300"], in: remappedPath)
+        let own = LiveGate.readLink("/proc/self/ns/user")
+        let entered = LiveGate.waitUntil(seconds: 10) {
+            LiveGate.readText("/proc/\(pid)/comm") == "sleep\n" && LiveGate.readLink("/proc/\(pid)/ns/user") != own
+        }
+        try #require(entered, "pid \(pid) did not enter a user namespace of its own")
+        for (file, text) in [("setgroups", "deny"), ("gid_map", "0 100000 65536"), ("uid_map", "0 100000 65536")] {
+            if let failure = LiveGate.writeExisting("/proc/\(pid)/\(file)", text + "\n") {
+                throw LiveGate.SetupError("writing /proc/\(pid)/\(file): \(String(cString: strerror(failure)))")
+            }
+        }
+        _ = try cgroups.startSleep(in: sharedPath)
+
+        let report = try AuditCollector.collect(
+            paths: NodePaths(hostRoot: hostRoot, procRoot: "/proc", cgroupRoot: "/sys/fs/cgroup"), only: [remappedPath, sharedPath])
+        func checks(_ id: String) -> Set<String>? {
+            report.containers.first { $0.container.id == id }.map { Set($0.findings.map(\.check.rawValue)) }
+        }
+        let remappedChecks = try #require(checks(remapped.id), "the remapped container was not audited")
+        let sharedChecks = try #require(checks(shared.id), "the shared container was not audited")
+        #expect(sharedChecks.contains("host_user_namespace"), "\(sharedChecks)")
+        #expect(sharedChecks.contains("run_as_root"), "\(sharedChecks)")
+        #expect(!remappedChecks.contains("host_user_namespace"), "\(remappedChecks)")
+        #expect(!remappedChecks.contains("run_as_root"), "root in its own namespace is host uid 100000: \(remappedChecks)")
+        let finding = report.containers.first { $0.container.id == shared.id }?.findings.first { $0.check.rawValue == "host_user_namespace" }
+        #expect(finding?.evidence.contains("/ns/user") == true, "\(String(describing: finding?.evidence))")
     }
 }
 
