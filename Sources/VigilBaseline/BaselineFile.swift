@@ -45,7 +45,8 @@ public enum BaselineFile {
         out += "format \(formatVersion)\n"
         out += "workload \(escape(baseline.workload.rawValue))\n"
         out += "state \(baseline.state.rawValue)\n"
-        out += "learned \(DurationParser.format(baseline.learned / 1_000_000_000 * 1_000_000_000))\n"
+        // To the millisecond: a learning time cut to whole seconds would lose a little at every restart.
+        out += "learned \(DurationParser.format(baseline.learned / 1_000_000 * 1_000_000))\n"
         out += "created \(baseline.created.rfc3339Seconds)\n"
         out += "changed \(baseline.changed.rfc3339Seconds)\n"
         if let locked = baseline.lockedAt, baseline.state == .locked { out += "locked \(locked.rfc3339Seconds)\n" }

@@ -206,7 +206,7 @@ struct BaselineFileRoundTripTests {
         #expect(processLines(BaselineFile.encode(backward)) == processLines(Self.smallText))
     }
 
-    @Test("encode writes whole seconds: sub-second times and learned time are cut, not rounded")
+    @Test("encode writes times to the second and the learned time to the millisecond, cut, not rounded")
     func wholeSeconds() throws {
         var baseline = Baseline(
             workload: WorkloadKey(rawValue: "w"),
@@ -216,9 +216,11 @@ struct BaselineFileRoundTripTests {
         let text = BaselineFile.encode(baseline)
         #expect(text.contains("\ncreated 2026-11-30T05:10:00Z\n"))
         #expect(text.contains("\nchanged 2026-11-30T05:10:01Z\n"))
-        #expect(text.contains("\nlearned 1m1s\n"))
+        #expect(text.contains("\nlearned 1m1s999ms\n"))
         let decoded = try BaselineFile.decode(text, file: "w.baseline")
         #expect(decoded.created == referenceTime)
-        #expect(decoded.learned == 61_000_000_000)
+        #expect(decoded.learned == 61_999_000_000)
+        baseline.learned = 3_600_000_000_000
+        #expect(BaselineFile.encode(baseline).contains("\nlearned 1h\n"), "whole durations stay short")
     }
 }

@@ -49,8 +49,14 @@ public enum DurationParser {
     /// A duration for people: `250ms`, `90s`, `10m`, `1h30m`.
     public static func format(_ nanoseconds: UInt64) -> String {
         if nanoseconds == 0 { return "0" }
-        if nanoseconds % 1_000_000_000 != 0 {
+        if nanoseconds % 1_000_000_000 != 0 && nanoseconds < 1_000_000_000 {
             return nanoseconds % 1_000_000 == 0 ? "\(nanoseconds / 1_000_000)ms" : "\(nanoseconds / 1_000)us"
+        }
+        if nanoseconds % 1_000_000_000 != 0 {
+            // `7m12s512ms`: the whole part as people read it, the rest to the millisecond.
+            let whole = format(nanoseconds / 1_000_000_000 * 1_000_000_000)
+            let rest = nanoseconds % 1_000_000_000
+            return whole + (rest % 1_000_000 == 0 ? "\(rest / 1_000_000)ms" : "\(rest / 1_000)us")
         }
         var seconds = nanoseconds / 1_000_000_000
         var text = ""
