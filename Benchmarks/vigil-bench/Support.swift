@@ -138,6 +138,14 @@ final class Workspace: @unchecked Sendable {
         for pid in started { kill(pid, SIGKILL) }
         for pid in started { _ = reap(pid) }
         started.removeAll()
+        // Their children (a shell's sleep) are still in the benchmark's own cgroups: end those too, by pid.
+        for path in cgroups.reversed() {
+            guard let text = try? FileSystem.readFile(path + "/cgroup.procs") else { continue }
+            for line in String(decoding: text, as: UTF8.self).split(separator: "\n") {
+                if let pid = Int32(line), pid > 1 { kill(pid, SIGKILL) }
+            }
+        }
+        usleep(200_000)
         for path in cgroups.reversed() { rmdir(path) }
         cgroups.removeAll()
         for name in (try? FileSystem.entries(baselineDirectory)) ?? [] { _ = try? FileSystem.remove(baselineDirectory + "/" + name) }

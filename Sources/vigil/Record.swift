@@ -7,10 +7,11 @@ struct Record: ParsableCommand {
         commandName: "record",
         abstract: "Capture this node's container files into a fixture directory that `vigil ps` replays.",
         discussion: """
-            Copies every file `vigil ps` reads (the containers' /proc files, the cgroup files, runtime \
-            metadata) into DIR, laid out like a host root, and writes DIR/expected-ps.json, the inventory \
-            taken from those same files. `vigil ps --json --host-root DIR` then prints the same inventory \
-            (but for its time). Attach DIR to a bug report: it holds command lines of container processes, \
+            Copies every file `vigil ps` and `vigil audit` read (the containers' /proc files, namespaces, \
+            uid maps, sockets, the cgroup files and limits, runtime metadata) into DIR, laid out like a host \
+            root, and writes DIR/expected-ps.json and DIR/expected-audit.json, the inventory and the audit \
+            taken from those same files. `vigil ps --json --host-root DIR` and `vigil audit --json --host-root \
+            DIR` then print the same (but for their time). Attach DIR to a bug report: it holds command lines of container processes, \
             and with --all of host processes too.
             """
     )
@@ -47,8 +48,15 @@ struct Record: ParsableCommand {
             FileSystem.writeStandardError("vigil: warning: \(warning)\n")
         }
         recorder.recordHostname(inventory.hostname)
+        let audit: AuditReport
+        do {
+            audit = try AuditCollector.collect(paths: paths, recorder: recorder)
+        } catch {
+            throw fail(error)
+        }
         do {
             try FileSystem.writeFile(NodePaths.join(out, all ? "expected-ps-all.json" : "expected-ps.json"), inventory.json())
+            try FileSystem.writeFile(NodePaths.join(out, "expected-audit.json"), audit.json())
         } catch {
             throw fail(error.description)
         }

@@ -408,7 +408,7 @@ struct DockerInventoryTests {
         }
     }
 
-    @Test("vigil record, replayed with vigil ps --json --host-root, gives the recorded inventory")
+    @Test("vigil record, replayed with vigil ps --json and vigil audit --json --host-root, gives the recorded inventory and audit")
     func recordThenReplayGivesTheRecordedInventory() throws {
         let vigil = try LiveGate.requireVigil()
         let docker = DockerHarness(test: "record")
@@ -444,6 +444,26 @@ struct DockerInventoryTests {
             #expect(container["processes"]?.array?.count == 3, "\(testCase.tag): three processes recorded")
         }
         #expect(expected["hostname"]?.string == replayed["hostname"]?.string)
+
+        // The audit replays too: limits, uid maps, namespaces and sockets were recorded, so the findings
+        // from the recording are the node's own.
+        let expectedAudit = try JSONParser.parse(try #require(LiveGate.readFile(fixture + "/expected-audit.json"), "no expected-audit.json"))
+        let auditReplay = LiveGate.run([vigil, "audit", "--json", "--host-root", fixture])
+        try #require(auditReplay.status == 0, "vigil audit --host-root \(fixture): \(auditReplay)")
+        // Evidence names the files read: under the fixture in the replay, under / when recorded.
+        let replayedAudit = try JSONParser.parse(Array(String(decoding: auditReplay.stdout, as: UTF8.self).replacingAll(fixture, with: "").utf8))
+        let x = JSONComparison.removing("time", from: expectedAudit)
+        let y = JSONComparison.removing("time", from: replayedAudit)
+        #expect(x == y, "the audit replay differs from the recording: \(JSONComparison.firstDifference(x, y) ?? "?")")
+        let live = try JSONParser.parse(LiveGate.run([vigil, "audit", "--json"]).stdout)
+        func checks(_ document: JSONValue, _ id: String) -> [String]? {
+            document["containers"]?.array?.first { $0["id"]?.string == id }?["findings"]?.array?.compactMap { $0["check"]?.string }.sorted()
+        }
+        for (testCase, truth) in started {
+            let recordedChecks = checks(replayedAudit, truth.id)
+            #expect(recordedChecks != nil && recordedChecks == checks(live, truth.id), "\(testCase.tag): replayed \(recordedChecks ?? []), live \(checks(live, truth.id) ?? [])")
+            #expect(recordedChecks?.contains("run_as_root") == true || recordedChecks?.contains("no_pids_limit") == true || recordedChecks?.isEmpty == false)
+        }
     }
 
     @Test("a container at its PID limit shows the forks the kernel refused, as pids.events counts them")
@@ -528,5 +548,17 @@ struct DockerInventoryTests {
         }
         if !current.isEmpty { cells.append(current) }
         return cells
+    }
+}
+
+extension String {
+    fileprivate func replacingAll(_ target: String, with replacement: String) -> String {
+        var result = ""
+        var rest = Substring(self)
+        while let range = rest.firstRange(of: target) {
+            result += rest[..<range.lowerBound] + replacement
+            rest = rest[range.upperBound...]
+        }
+        return result + rest
     }
 }

@@ -3,17 +3,22 @@ public import VigilKernel
 /// Builds the audit: takes the inventory, reads what the checks need for each container's init from
 /// /proc and the cgroup tree, and evaluates `PostureChecks`.
 public enum AuditCollector {
-    /// - Parameter only: audit just these containers (by cgroup), as the agent does when one starts.
-    public static func collect(paths: NodePaths, only: Set<String>? = nil) throws(InventoryError) -> AuditReport {
-        let inventory = try InventoryCollector.collect(paths: paths, parallelReads: true, only: only)
+    /// - Parameters:
+    ///   - only: audit just these containers (by cgroup), as the agent does when one starts.
+    ///   - recorder: receives a copy of every file read (`vigil record`), so an audit replays.
+    public static func collect(
+        paths: NodePaths, only: Set<String>? = nil, recorder: (any FileRecorder)? = nil
+    ) throws(InventoryError) -> AuditReport {
+        let inventory = try InventoryCollector.collect(paths: paths, recorder: recorder, parallelReads: true, only: only)
         var proc: ProcReader
         do {
             proc = try ProcReader(root: paths.procRoot)
         } catch {
             throw InventoryError(description: "cannot read processes: \(error) (set --proc-root?)")
         }
+        proc.recorder = recorder
         let mode = inventory.cgroupMode
-        let hierarchies = LimitHierarchies(cgroupRoot: paths.cgroupRoot, mode: mode)
+        let hierarchies = LimitHierarchies(cgroupRoot: paths.cgroupRoot, mode: mode, recorder: recorder)
         let types = ["pid", "net", "ipc", "uts", "user"]
         var own: [String: UInt64] = [:]
         for type in types { own[type] = proc.namespace(pid: 0, type)?.inode }
@@ -77,6 +82,7 @@ public enum AuditCollector {
 struct LimitHierarchies {
     let cgroupRoot: String
     let mode: CgroupMode
+    var recorder: (any FileRecorder)?
 
     /// The directory of v1 `controller` (`cpu` may be mounted as `cpu,cpuacct`).
     func v1Directory(_ controller: String) -> String? {
@@ -94,7 +100,10 @@ struct LimitHierarchies {
 
     func read(directory: String, path: String, file: String) -> (String, String?) {
         let full = NodePaths.join(NodePaths.join(directory, path), file)
-        guard let hierarchy = try? CgroupHierarchy(root: directory, name: "") else { return (full, nil) }
+        // Named as the hierarchy's directory under the cgroup root, so a recording lays it out the same.
+        let name = directory.hasPrefix(cgroupRoot) ? String(directory.dropFirst(cgroupRoot.count).drop { $0 == "/" }) : ""
+        guard let hierarchy = try? CgroupHierarchy(root: directory, name: name) else { return (full, nil) }
+        hierarchy.recorder = recorder
         return (full, hierarchy.value(path, file))
     }
 
