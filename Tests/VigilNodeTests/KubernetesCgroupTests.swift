@@ -96,8 +96,8 @@ struct KubernetesCgroupTests {
         /// Starts `sleep 300` and moves it into the cgroup at `path` (from the root).
         func startSleep(in path: String) throws -> pid_t { try start(["sleep", "300"], in: path) }
 
-        /// Starts `argv` and moves it into the cgroup at `path` (from the root).
-        func start(_ argv: [String], in path: String) throws -> pid_t {
+        /// Starts `argv` and moves it into the cgroup at `path` (from the root); with `verify`, checks it is there.
+        func start(_ argv: [String], in path: String, verify: Bool = true) throws -> pid_t {
             guard case .success(let pid) = LiveGate.spawn(argv) else {
                 throw LiveGate.SetupError("cannot start \(argv)")
             }
@@ -105,6 +105,7 @@ struct KubernetesCgroupTests {
             if let failure = LiveGate.writeExisting(hierarchy + path + "/cgroup.procs", "\(pid)\n") {
                 throw LiveGate.SetupError("moving \(pid) into \(path): \(String(cString: strerror(failure)))")
             }
+            if !verify { return pid }
             let membership = LiveGate.readText("/proc/\(pid)/cgroup") ?? ""
             guard membership.split(separator: "\n").contains(where: { $0.hasPrefix("0::") && $0.hasSuffix(path) }) else {
                 throw LiveGate.SetupError("pid \(pid) is not in \(path): \(membership)")
@@ -331,7 +332,7 @@ struct KubernetesCgroupTests {
             "a warning names the container and its pod uid: \(inventory.warnings)")
     }
 
-    @Test("a container of 1,500 processes is read whole: cgroup.procs comes a page (about 680 pids) at a time")
+    @Test("a container of 1,000 processes is read whole: cgroup.procs comes a page (about 680 pids) at a time")
     func largeContainerIsReadWhole() throws {
         try LiveGate.require(LiveGate.cgroupWritable, "root with a writable cgroup2 hierarchy")
         let hierarchy = try #require(LiveGate.unifiedCgroupRoot)
@@ -343,8 +344,10 @@ struct KubernetesCgroupTests {
         let pod = Pod(namespace: "batch", name: "workers-x2x9k", uid: Self.randomUID(), qos: "besteffort", owner: "workers")
         let id = Self.randomHex(64)
         let path = try cgroups.make(Layout.systemd.path(pod, containerID: id))
+        // One cgroup.procs write per process, no other check: the test is quick and light, since live
+        // agent tests in other suites watch the whole node meanwhile.
         var pids: [Int32] = []
-        for _ in 0..<1500 { pids.append(try cgroups.startSleep(in: path)) }
+        for _ in 0..<1000 { pids.append(try cgroups.start(["sleep", "300"], in: path, verify: false)) }
         let procs = LiveGate.readText(hierarchy + path + "/cgroup.procs") ?? ""
         #expect(procs.utf8.count > 4096, "the test needs a cgroup.procs of more than one page")
 
