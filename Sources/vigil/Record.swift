@@ -50,7 +50,8 @@ struct Record: ParsableCommand {
         recorder.recordHostname(inventory.hostname)
         let audit: AuditReport
         do {
-            audit = try AuditCollector.collect(paths: paths, recorder: recorder)
+            // From the inventory just recorded, so both expected files describe the same recorded files.
+            audit = try AuditCollector.audit(inventory, paths: paths, recorder: recorder)
         } catch {
             throw fail(error)
         }

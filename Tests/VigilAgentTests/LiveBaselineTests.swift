@@ -155,7 +155,7 @@ extension LiveAgentTests {
                 alerts.rule("privilege_drift").contains { $0.string("vigil.baseline.kind") == "/bin/busybox[su]" }
             }
             #expect(drifted, "no privilege_drift for su to uid 1000: \(reader.about(first).briefs)")
-            let drift = reader.about(first).rule("privilege_drift").first
+            let drift = reader.about(first).rule("privilege_drift").first { $0.string("vigil.baseline.kind") == "/bin/busybox[su]" }
             #expect(drift?.strings("vigil.baseline.users") == ["0", "65534"], "\(drift?.brief ?? "none")")
             #expect(drift?.priority == "Error")
 

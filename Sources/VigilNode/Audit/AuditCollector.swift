@@ -6,10 +6,15 @@ public enum AuditCollector {
     /// - Parameters:
     ///   - only: audit just these containers (by cgroup), as the agent does when one starts.
     ///   - recorder: receives a copy of every file read (`vigil record`), so an audit replays.
-    public static func collect(
-        paths: NodePaths, only: Set<String>? = nil, recorder: (any FileRecorder)? = nil
+    public static func collect(paths: NodePaths, only: Set<String>? = nil) throws(InventoryError) -> AuditReport {
+        try audit(InventoryCollector.collect(paths: paths, parallelReads: true, only: only), paths: paths)
+    }
+
+    /// Audits the containers of an inventory already taken, reading only what the checks add to it.
+    /// - Parameter recorder: receives a copy of every file read (`vigil record`), so an audit replays.
+    public static func audit(
+        _ inventory: Inventory, paths: NodePaths, recorder: (any FileRecorder)? = nil
     ) throws(InventoryError) -> AuditReport {
-        let inventory = try InventoryCollector.collect(paths: paths, recorder: recorder, parallelReads: true, only: only)
         var proc: ProcReader
         do {
             proc = try ProcReader(root: paths.procRoot)
