@@ -5,7 +5,7 @@ import VigilNode
 struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "record",
-        abstract: "Capture this node's container files into a fixture directory that `vigil ps` replays.",
+        abstract: "Capture this node's container files into a fixture directory that `vigil ps` and `vigil audit` replay.",
         discussion: """
             Copies every file `vigil ps` and `vigil audit` read (the containers' /proc files, namespaces, \
             uid maps, sockets, the cgroup files and limits, runtime metadata) into DIR, laid out like a host \
