@@ -128,39 +128,32 @@ public enum BaselineRules {
     ) -> [Alert] {
         guard baseline.state == .locked else { return [] }
         let thresholds = configuration.baselineThresholds
-        var alerts: [Alert] = []
-        let name = container.name ?? container.shortID
-        if let pids, pids > thresholds.pidsLimit(learned: baseline.pidsHigh),
-            configuration.applies(.pidsExcess, workload: baseline.workload.rawValue, exe: nil, name: nil, parent: nil)
-        {
+        let place = "Container \(container.name ?? container.shortID) (\(container.shortID), \(baseline.workload))"
+        /// One counter against its limit: an alert when above it and the rule applies.
+        func excess(
+            _ rule: RuleID, _ value: UInt64?, limit: UInt64, high: UInt64, field: String, highField: String,
+            says: (UInt64) -> String, peak: String
+        ) -> Alert? {
+            guard let value, value > limit,
+                configuration.applies(rule, workload: baseline.workload.rawValue, exe: nil, name: nil, parent: nil)
+            else { return nil }
             var alert = Alert(
-                rule: .pidsExcess, priority: configuration.settings(.pidsExcess).priority ?? RuleID.pidsExcess.defaultPriority,
-                time: time,
-                output:
-                    "Container \(name) (\(container.shortID), \(baseline.workload)) holds \(pids) PIDs, more than \(thresholds.pidsLimit(learned: baseline.pidsHigh)) (its workload's baseline peaked at \(baseline.pidsHigh))",
-                container: container,
-                fields: [
-                    ("vigil.pids.current", .int(Int64(pids))), ("vigil.baseline.pids_high", .int(Int64(baseline.pidsHigh))),
-                ])
-            alert.subject = "pids"
-            alerts.append(alert)
+                rule: rule, priority: configuration.settings(rule).priority ?? rule.defaultPriority, time: time,
+                output: "\(place) \(says(value)), more than \(limit) (its workload's baseline peaked at \(peak))", container: container,
+                fields: [(field, .int(Int64(value))), (highField, .int(Int64(high)))])
+            alert.subject = field
+            return alert
         }
-        if let forkRate, forkRate > thresholds.forkRateLimit(learned: baseline.forkRateHigh),
-            configuration.applies(.forkRateExcess, workload: baseline.workload.rawValue, exe: nil, name: nil, parent: nil)
-        {
-            var alert = Alert(
-                rule: .forkRateExcess,
-                priority: configuration.settings(.forkRateExcess).priority ?? RuleID.forkRateExcess.defaultPriority, time: time,
-                output:
-                    "Container \(name) (\(container.shortID), \(baseline.workload)) forks \(forkRate) times a second, more than \(thresholds.forkRateLimit(learned: baseline.forkRateHigh)) (its workload's baseline peaked at \(baseline.forkRateHigh)/s)",
-                container: container,
-                fields: [
-                    ("vigil.fork_rate", .int(Int64(forkRate))), ("vigil.baseline.fork_rate_high", .int(Int64(baseline.forkRateHigh))),
-                ])
-            alert.subject = "fork_rate"
-            alerts.append(alert)
-        }
-        return alerts
+        return [
+            excess(
+                .pidsExcess, pids, limit: thresholds.pidsLimit(learned: baseline.pidsHigh), high: baseline.pidsHigh,
+                field: "vigil.pids.current", highField: "vigil.baseline.pids_high",
+                says: { "holds \($0) PIDs" }, peak: "\(baseline.pidsHigh)"),
+            excess(
+                .forkRateExcess, forkRate, limit: thresholds.forkRateLimit(learned: baseline.forkRateHigh),
+                high: baseline.forkRateHigh, field: "vigil.fork_rate", highField: "vigil.baseline.fork_rate_high",
+                says: { "forks \($0) times a second" }, peak: "\(baseline.forkRateHigh)/s"),
+        ].compactMap { $0 }
     }
 
     private static func started(by parent: ParentKind) -> String {
