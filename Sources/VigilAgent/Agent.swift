@@ -133,6 +133,18 @@ public final class Agent {
         // workloads do not hold its lines back. (Best effort: needs CAP_SYS_NICE.)
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(vigil_gettid()), -10)
 
+        // Set up: from here on the agent needs none of the system calls it denies itself.
+        if configuration.confine {
+            switch Confinement.apply() {
+            case .success(let count):
+                status(
+                    "confined: \(count) system calls refused in every thread (running programs, tracing other processes, mounts, namespaces, kernel modules, credentials)",
+                    counters: [])
+            case .failure(let error):
+                status("could not confine itself with seccomp (\(error)); running unconfined", counters: [])
+            }
+        }
+
         let engine = AlertEngine(configuration: configuration.detection, paths: paths)
         self.engine = engine
         engine.learner = learner

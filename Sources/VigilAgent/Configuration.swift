@@ -31,6 +31,8 @@ public struct WatchConfiguration: Equatable, Sendable {
     public var outputs: [OutputSpec] = []
     /// The syslog facility of syslog outputs.
     public var syslogFacility: SyslogFacility = .authpriv
+    /// Deny the agent system calls it never needs (seccomp) once it is set up. Read at start.
+    public var confine = true
     /// Where baselines are kept (`--baseline-dir`). Read at start only.
     public var baselineDirectory = BaselineStore.defaultDirectory
     /// How long a new workload is learned before its baseline locks (`--learn-for`); 0: no learning.
@@ -61,6 +63,7 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 ///     receive_buffer = 8388608
 ///     output = stdout, syslog  # as --output, comma-separated; read at start
 ///     syslog_facility = authpriv
+///     confine = true           # seccomp: refuse execve, ptrace, mount, setns, module loading, setuid… to itself
 ///
 ///     [alerts]
 ///     dedup_window = 60s
@@ -233,9 +236,9 @@ public enum ConfigurationFile {
                     throw fail("source must be auto, connector or poll; found '\(value)'")
                 }
                 configuration.source = choice
-            case "events":
-                guard value == "true" || value == "false" else { throw fail("events must be true or false; found '\(value)'") }
-                configuration.events = value == "true"
+            case "events", "confine":
+                guard value == "true" || value == "false" else { throw fail("\(key) must be true or false; found '\(value)'") }
+                if key == "events" { configuration.events = value == "true" } else { configuration.confine = value == "true" }
             case "poll_interval", "resync_interval", "slow_read_timeout":
                 guard let nanoseconds = DurationParser.nanoseconds(value), nanoseconds > 0 else {
                     throw fail("\(key) must be a positive duration such as 250ms, 30s or 10m; found '\(value)'")

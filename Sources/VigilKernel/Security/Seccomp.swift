@@ -41,6 +41,13 @@ public struct SeccompFilter: ~Copyable {
         if result != 0 { throw Errno(rawValue: -result) }
     }
 
+    /// Makes `load()` apply the filter to every thread of the process, not just the calling one.
+    /// The corresponding C function is `seccomp_attr_set` with `SCMP_FLTATR_CTL_TSYNC`.
+    public mutating func synchronizeThreads() throws(Errno) {
+        let result = seccomp_attr_set(context, SCMP_FLTATR_CTL_TSYNC, 1)
+        if result != 0 { throw Errno(rawValue: -result) }
+    }
+
     /// Loads the filter into the kernel for the calling thread (and, with TSYNC, all threads).
     /// The corresponding C function is `seccomp_load`.
     public func load() throws(Errno) {
