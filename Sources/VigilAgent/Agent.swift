@@ -182,6 +182,8 @@ public final class Agent {
             }
         }
 
+        var treeChanged = true
+        var lastWalk: UInt64 = 0
         var messages: [SourceEvent] = []
         messages.reserveCapacity(4096)
         let interval = { [self] in source == nil ? configuration.pollInterval : configuration.resyncInterval }
@@ -232,6 +234,7 @@ public final class Agent {
             }
             if let watcher {
                 let (changes, overflowed) = watcher.changes()
+                if !changes.isEmpty || overflowed { treeChanged = true }
                 if changes.contains(where: { $0.created }) || overflowed {
                     // Watch new directories, and any made inside them before their watch existed.
                     for directory in tracker.directoriesWhereContainersAppear() { watcher.watch(directory) }
@@ -249,7 +252,16 @@ public final class Agent {
                     for event in messages { tracker.handle(event.message, prefetched: event.snapshot, into: &events) }
                     messages.removeAll(keepingCapacity: true)
                 }
-                tracker.reconcile(source: source == nil ? .poll : .resync, into: &events)
+                // Polling with a directory watcher: the tree is walked again only when a cgroup directory
+                // appeared or went (and every 10 s regardless); otherwise the known containers' cgroup.procs
+                // are all there is to read.
+                let now = monotonicNanoseconds()
+                let rewalk = source != nil || watcher == nil || treeChanged || now - lastWalk >= 10_000_000_000
+                tracker.reconcile(source: source == nil ? .poll : .resync, rewalk: rewalk, into: &events)
+                if rewalk {
+                    treeChanged = false
+                    lastWalk = now
+                }
                 // Polling: the PID counters were just sampled; the fork-storm detector looks at them.
                 if source == nil { engine.noteActivity() }
                 let soon: UInt64 = tracker.wantsEarlyReconcile ? 50_000_000 : .max

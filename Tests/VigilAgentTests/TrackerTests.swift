@@ -385,6 +385,37 @@ struct TrackerTests {
         #expect(tracker.processes[200] != nil)
     }
 
+    @Test("a reconcile without a walk reads the containers the last walk found: their new and gone processes, a cgroup removed; a new container waits for the next walk")
+    func reconcileWithoutWalk() throws {
+        let node = try Self.nodeWithWebShell()
+        defer { node.remove() }
+        let (tracker, _) = try Self.seededTracker(node)
+        var events: [ActivityEvent] = []
+        tracker.reconcile(source: .poll, into: &events)  // the first walk
+        #expect(events.isEmpty)
+
+        try node.addContainerProcess(Self.web, pid: 200, ppid: 100, comm: "sleep", args: ["sleep", "30"], startTime: 11000)
+        try node.setProcs(Self.web, [100, 200])
+        let db = NodeTree.containerID("c")
+        try node.addContainerProcess(db, pid: 300, ppid: 50, comm: "sleep", args: ["sleep", "600"], startTime: 12000)
+        try node.addContainer(db, name: "db", pids: [300])
+        tracker.reconcile(source: .poll, rewalk: false, into: &events)
+        #expect(Self.kinds(events) == [.processExec], "the known container's new process, not yet the new container")
+        #expect(events.first?.process?.pid == 200)
+
+        events.removeAll()
+        tracker.reconcile(source: .poll, rewalk: true, into: &events)
+        #expect(Self.kinds(events) == [.containerStart, .processExec], "the walk finds the new container")
+
+        events.removeAll()
+        node.removeProcess(100)
+        node.removeProcess(200)
+        node.removeContainerCgroup(Self.web)
+        tracker.reconcile(source: .poll, rewalk: false, into: &events)
+        #expect(Self.kinds(events).filter { $0 == .processExit }.count == 2)
+        #expect(Self.kinds(events).last == .containerStop, "a removed cgroup ends its container without a walk")
+    }
+
     @Test("reconcile reports a container that appeared and one that emptied, with their processes")
     func reconcileStartsAndStopsContainers() throws {
         let node = try Self.nodeWithWebShell()

@@ -43,6 +43,8 @@ public final class Tracker {
     /// Names and parents of host processes, for ancestry; cleared at every reconcile so a reused pid
     /// is not named after its previous owner for long.
     private var hostProcesses: [Int32: (comm: String, ppid: Int32)] = [:]
+    /// Container cgroups (hierarchy index, path, match) found by the last walk of the tree.
+    private var containerPaths: [(Int, String, ContainerMatch)] = []
     /// Pids seen as a runtime's init (runc before it execs the container's entrypoint), by polls.
     private var runtimeInitSightings: [Int32: Int] = [:]
     /// The last reconcile left a runtime init to look at again: poll again soon, not a whole interval later.
@@ -289,14 +291,33 @@ public final class Tracker {
 
     /// Compares the cgroup tree with the table: new containers and processes are reported, vanished
     /// ones retired. The poll source calls it every interval; with the connector it repairs lost events.
-    public func reconcile(source: ActivitySource, into out: inout [ActivityEvent]) {
+    ///
+    /// - Parameter rewalk: walk the whole cgroup tree for containers; false reads only the container
+    ///   cgroups the last walk found (a poller whose directory watcher saw no cgroup appear or go).
+    public func reconcile(source: ActivitySource, rewalk: Bool = true, into out: inout [ActivityEvent]) {
         clock.refresh()
         hostProcesses.removeAll(keepingCapacity: true)
         var found: [String: (match: ContainerMatch, pids: [Int32])] = [:]
-        for hierarchy in layout.walked {
-            for path in hierarchy.walk() {
-                guard let match = ContainerMatcher.match(path) else { continue }
-                found[match.cgroup, default: (match, [])].pids.append(contentsOf: hierarchy.processes(path))
+        if rewalk || containerPaths.isEmpty {
+            containerPaths.removeAll(keepingCapacity: true)
+            for (index, hierarchy) in layout.walked.enumerated() {
+                for path in hierarchy.walk() {
+                    guard let match = ContainerMatcher.match(path) else { continue }
+                    containerPaths.append((index, path, match))
+                    found[match.cgroup, default: (match, [])].pids.append(contentsOf: hierarchy.processes(path))
+                }
+            }
+        } else {
+            // One cgroup.procs per container: on a hybrid node the same processes are listed in the
+            // unified and the v1 hierarchies, and generating that list is the poll's main cost in the
+            // kernel. The walk (on a change, and every few seconds) still unites all hierarchies.
+            var read = Set<String>()
+            for (index, path, match) in containerPaths where read.insert(match.cgroup).inserted {
+                let hierarchy = layout.walked[index]
+                let pids = hierarchy.processes(path)
+                // Gone since the walk: not found (an empty cgroup that still exists still is).
+                if pids.isEmpty && !hierarchy.has(path, "cgroup.procs") { continue }
+                found[match.cgroup, default: (match, [])].pids.append(contentsOf: pids)
             }
         }
         var present = Set<Int32>()
@@ -334,7 +355,9 @@ public final class Tracker {
             }
         }
         runtimeInitSightings = runtimeInitSightings.filter { present.contains($0.key) }
-        for (pid, process) in processes.sorted(by: { $0.key < $1.key }) where !present.contains(pid) {
+        // Only the gone are sorted (for a stable order of their lines), not the whole table every poll.
+        let gone = processes.filter { !present.contains($0.key) }
+        for (_, process) in gone.sorted(by: { $0.key < $1.key }) {
             retire(process, exitCode: nil, signal: nil, at: nil, source: source, into: &out)
         }
         for (cgroup, state) in containers where state.live <= 0 && found[cgroup] == nil {
