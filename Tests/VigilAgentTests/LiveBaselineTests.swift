@@ -351,6 +351,39 @@ extension LiveAgentTests {
             Self.finishAgent(agent, reader)
         }
 
+        @Test("vigil learn --for learns what runs, writes the baselines, raises nothing and exits; --lock locks them")
+        func learnCommand() throws {
+            try requireLiveAgent()
+            let scratch = try ScratchDirectory("baseline-learn")
+            defer { scratch.remove() }
+            let baselines = scratch.path + "/baselines"
+            try LiveGate.makeDirectories(scratch.path, "gate")
+            let containers = TestContainers(test: "baseline-learn")
+            defer { containers.removeAll() }
+            let project = "vigillearn\(getpid())"
+            let key = WebWorkload.key(project)
+            _ = try containers.run(
+                "web", options: WebWorkload.labels(project) + ["-v", "\(scratch.path)/gate:/gate:ro"], ["sh", "-c", WebWorkload.script])
+            let vigil = try LiveGate.requireVigil()
+
+            let learned = LiveGate.run([vigil, "learn", "--for", "4s", "--baseline-dir", baselines, "--output", "stdout"], timeoutSeconds: 60)
+            #expect(learned.status == 0, "\(learned)")
+            #expect(learned.errorText.contains("\(key)  learning"), "the summary names the workload: \(learned.errorText)")
+            #expect(!learned.text.contains("\"rule\""), "vigil learn wrote alerts: \(learned.text.prefix(2000))")
+            let baseline = try Self.load(baselines, key)
+            #expect(baseline.state == .learning)
+            #expect(baseline.processes.keys.contains { $0.kind.description == "/bin/busybox[wget]" })
+            #expect(baseline.learned >= 3_000_000_000, "learned \(baseline.learned)")
+
+            // Again, with --lock: it goes on from where it was, then locks.
+            let locked = LiveGate.run([vigil, "learn", "--for", "2s", "--lock", "--baseline-dir", baselines], timeoutSeconds: 60)
+            #expect(locked.status == 0, "\(locked)")
+            let after = try Self.load(baselines, key)
+            #expect(after.state == .locked)
+            #expect(after.learned > baseline.learned)
+            #expect(after.created == baseline.created)
+        }
+
         @Test("a malformed baseline file stops the agent with exit status 2, naming the file and line")
         func malformedBaselineRefused() throws {
             let scratch = try ScratchDirectory("baseline-bad")
