@@ -71,15 +71,18 @@ let package = Package(
             path: "Benchmarks/vigil-bench"
         ),
 
+        // What the live tests of several targets share: gates (root, Docker, cgroups, CI) and process helpers.
+        .target(name: "VigilTestSupport", dependencies: ["VigilKernel"], path: "Tests/VigilTestSupport"),
+
         .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON"]),
         .testTarget(name: "VigilKernelTests", dependencies: ["VigilKernel"]),
         .testTarget(name: "VigilBaselineTests", dependencies: ["VigilBaseline", "VigilNode", "VigilKernel"]),
         .testTarget(name: "VigilDetectTests", dependencies: ["VigilDetect", "VigilBaseline", "VigilNode", "VigilKernel"]),
         .testTarget(
-            name: "VigilAgentTests", dependencies: ["VigilAgent", "VigilBaseline", "VigilDetect", "VigilNode", "VigilKernel", "VigilJSON"]),
+            name: "VigilAgentTests", dependencies: ["VigilTestSupport", "VigilAgent", "VigilBaseline", "VigilDetect", "VigilNode", "VigilKernel", "VigilJSON"]),
         .testTarget(
             name: "VigilNodeTests",
-            dependencies: ["VigilNode", "VigilKernel", "VigilJSON"]
+            dependencies: ["VigilTestSupport", "VigilNode", "VigilKernel", "VigilJSON"]
         ),
     ]
 )

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import VigilTestSupport
 
 extension LiveAgentTests {
     @Suite("The agent confines itself once set up", LiveGate.needsRoot, LiveGate.needsDocker)

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import VigilTestSupport
 
 extension LiveAgentTests {
     @Suite("vigil watch --events --source poll (the cgroup poll, forced)", LiveGate.needsRoot, LiveGate.needsDocker)

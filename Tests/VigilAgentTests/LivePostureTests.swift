@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import VigilTestSupport
 
 extension LiveAgentTests.LiveRulesTests {
     @Test("a near-privileged container raises one insecure_container alert listing its findings; a hardened one raises none")

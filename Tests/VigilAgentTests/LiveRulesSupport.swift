@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import VigilTestSupport
 import VigilJSON
 
 /// One alert line `vigil watch --format json` wrote (a line with `rule`, not `event`), parsed.

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import VigilTestSupport
 import VigilJSON
 
 /// Every live agent test runs alone (`.serialized` applies to the nested suites too): each starts its own

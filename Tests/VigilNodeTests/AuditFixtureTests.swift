@@ -1,4 +1,5 @@
 import Testing
+import VigilTestSupport
 import VigilKernel
 import VigilNode
 

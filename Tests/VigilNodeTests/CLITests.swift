@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import VigilTestSupport
 import VigilJSON
 
 /// The `vigil` executable as users and scripts call it: help, exit statuses, messages, fixture replay.

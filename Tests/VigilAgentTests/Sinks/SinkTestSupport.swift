@@ -1,6 +1,7 @@
 import Glibc
 import Synchronization
 import Testing
+import VigilTestSupport
 import VigilDetect
 import VigilKernel
 

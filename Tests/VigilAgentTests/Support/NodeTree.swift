@@ -1,4 +1,5 @@
 import Glibc
+import VigilTestSupport
 import VigilNode
 
 /// A temporary directory laid out like a node, as the fixtures under Fixtures/ are: `proc/<pid>/{stat,

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import VigilTestSupport
 
 /// A real rsyslogd (Debian's `rsyslog` package) started by a test: its own configuration in a temporary
 /// directory, listening on a unix datagram socket there and on 127.0.0.1 UDP and TCP ports picked free,

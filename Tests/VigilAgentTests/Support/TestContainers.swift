@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import VigilTestSupport
 import VigilJSON
 
 /// Docker containers one test starts; `removeAll()` (in a `defer`) removes exactly those, by id,

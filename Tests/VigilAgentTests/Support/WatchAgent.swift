@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import VigilTestSupport
 import VigilJSON
 
 /// One line `vigil watch --format json` wrote, parsed: the event name and the `output_fields` object

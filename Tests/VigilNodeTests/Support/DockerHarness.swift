@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import VigilTestSupport
 import VigilJSON
 
 /// Starts Docker containers for one test and removes exactly those, by id, when the test ends
