@@ -52,18 +52,12 @@ final class LocalSyslogSink: SinkTransport {
         connectedFile = before == after ? after : nil
         socket = consume created
         sawEmptyQueue = false
-        var resent = 0
-        while !resend.isEmpty {
-            switch send(resend[0], waiter) {
-            case .delivered:
-                resend.removeFirst()
-                resent += 1
-            case .stopping: return .stopping
-            case .rejected: resend.removeFirst()
-            case .down(let reason): return .failed(reason)
-            }
-        }
-        return .connected(resent: resent)
+        // Taken out while they go: a send that finds the receiver gone holds frames anew.
+        let held = resend
+        resend = []
+        let (outcome, unsent) = sendHeld(held) { send($0, waiter) }
+        resend += unsent
+        return outcome
     }
 
     func deliver(_ record: OutputRecord, _ waiter: SinkWaiter) -> DeliveryOutcome {
@@ -200,18 +194,12 @@ final class UDPSyslogSink: SinkTransport {
             return .failed("connect \(destination): \(error)")
         }
         socket = consume created
-        var resent = 0
-        while !resend.isEmpty {
-            switch send(resend[0], waiter) {
-            case .delivered:
-                resend.removeFirst()
-                resent += 1
-            case .stopping: return .stopping
-            case .rejected: resend.removeFirst()
-            case .down(let reason): return .failed(reason)
-            }
-        }
-        return .connected(resent: resent)
+        // Taken out while they go: a send that finds the receiver gone holds frames anew.
+        let held = resend
+        resend = []
+        let (outcome, unsent) = sendHeld(held) { send($0, waiter) }
+        resend += unsent
+        return outcome
     }
 
     func deliver(_ record: OutputRecord, _ waiter: SinkWaiter) -> DeliveryOutcome {
@@ -311,18 +299,12 @@ final class TCPSyslogSink: SinkTransport {
             return .failed("connect \(destination): \(error)")
         }
         socket = consume created
-        var resent = 0
-        while !resend.isEmpty {
-            switch write(resend[0], waiter) {
-            case .delivered:
-                resend.removeFirst()
-                resent += 1
-            case .stopping: return .stopping
-            case .rejected: resend.removeFirst()
-            case .down(let reason): return .failed(reason)
-            }
-        }
-        return .connected(resent: resent)
+        // Taken out while they go: a send that finds the receiver gone holds frames anew.
+        let held = resend
+        resend = []
+        let (outcome, unsent) = sendHeld(held) { write($0, waiter) }
+        resend += unsent
+        return outcome
     }
 
     func deliver(_ record: OutputRecord, _ waiter: SinkWaiter) -> DeliveryOutcome {
@@ -377,4 +359,19 @@ final class TCPSyslogSink: SinkTransport {
     func disconnect() {
         socket = nil
     }
+}
+
+/// Sends the frames held through an outage, oldest first, once the sink is connected again. A frame
+/// the receiver rejects is dropped; at the first that cannot go, it and the rest are returned unsent.
+func sendHeld(_ held: [[UInt8]], _ send: ([UInt8]) -> DeliveryOutcome) -> (ConnectOutcome, unsent: ArraySlice<[UInt8]>) {
+    var resent = 0
+    for (index, frame) in held.enumerated() {
+        switch send(frame) {
+        case .delivered: resent += 1
+        case .rejected: break
+        case .stopping: return (.stopping, held[index...])
+        case .down(let reason): return (.failed(reason), held[index...])
+        }
+    }
+    return (.connected(resent: resent), [])
 }
