@@ -54,14 +54,15 @@ public enum BaselineFile {
         out += "fork-rate-high \(baseline.forkRateHigh)\n"
         for node in baseline.nodes.sorted() { out += "node \(escape(node))\n" }
         out += "\n# process KIND parent=PARENT users=UIDS caps=CAPABILITIES seen=COUNT\n"
-        for key in baseline.processes.keys.sorted() {
-            let entry = baseline.processes[key]!
-            out += "process \(escape(key.kind.description)) parent=\(escape(key.parent.description))"
-            out += " users=\(entry.users.map(formatUsers) ?? "*")"
-            out += " caps=\(entry.capabilities.map(formatCapabilities) ?? "*")"
-            out += " seen=\(entry.seen)\n"
-        }
+        for key in baseline.processes.keys.sorted() { out += processLine(key, baseline.processes[key]!) + "\n" }
         return out
+    }
+
+    /// One `process` line (without its newline); `seen` leaves out the count.
+    public static func processLine(_ key: ProcessEntryKey, _ entry: ProcessEntry, seen: Bool = true) -> String {
+        "process \(escape(key.kind.description)) parent=\(escape(key.parent.description))"
+            + " users=\(entry.users.map(formatUsers) ?? "*") caps=\(entry.capabilities.map(formatCapabilities) ?? "*")"
+            + (seen ? " seen=\(entry.seen)" : "")
     }
 
     public static func formatUsers(_ users: Set<UInt32>) -> String {

@@ -59,20 +59,7 @@ private func age(_ time: Timestamp) -> String {
     return "\(seconds / 86400)d ago"
 }
 
-private func table(_ rows: [[String]]) -> String {
-    guard let first = rows.first else { return "" }
-    var widths = Array(repeating: 0, count: first.count)
-    for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
-    var out = ""
-    for row in rows {
-        var line = ""
-        for (index, cell) in row.enumerated() {
-            line += index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count + 2)
-        }
-        out += line + "\n"
-    }
-    return out
-}
+private func table(_ rows: [[String]]) -> String { TextTable.render(rows) }
 
 private func learnedText(_ nanoseconds: UInt64) -> String { DurationParser.format(nanoseconds / 1_000_000_000 * 1_000_000_000) }
 
@@ -129,7 +116,7 @@ extension BaselineCommand {
                 let entry = baseline.processes[key]!
                 rows.append([
                     key.kind.description, key.parent.description,
-                    entry.users.map { $0.isEmpty ? "-" : $0.sorted().map(String.init).joined(separator: ",") } ?? "*",
+                    entry.users.map(BaselineFile.formatUsers) ?? "*",
                     entry.capabilities.map(BaselineFile.formatCapabilities) ?? "*", String(entry.seen),
                 ])
             }
@@ -401,7 +388,7 @@ private func change(
 /// Differences between baselines, and between a baseline and what runs.
 enum BaselineDiff {
     static func line(_ mark: String, _ key: ProcessEntryKey, _ entry: ProcessEntry) -> String {
-        "\(mark) process \(BaselineFile.escape(key.kind.description)) parent=\(BaselineFile.escape(key.parent.description)) users=\(entry.users.map { $0.isEmpty ? "-" : $0.sorted().map(String.init).joined(separator: ",") } ?? "*") caps=\(entry.capabilities.map(BaselineFile.formatCapabilities) ?? "*")"
+        "\(mark) " + BaselineFile.processLine(key, entry, seen: false)
     }
 
     static func between(_ a: Baseline, _ b: Baseline) -> [String] {
@@ -425,7 +412,7 @@ enum BaselineDiff {
         return lines
     }
 
-    private static func users(_ set: Set<UInt32>?) -> String { set.map { $0.isEmpty ? "-" : $0.sorted().map(String.init).joined(separator: ",") } ?? "*" }
+    private static func users(_ set: Set<UInt32>?) -> String { set.map(BaselineFile.formatUsers) ?? "*" }
     private static func caps(_ set: CapabilitySet?) -> String { set.map(BaselineFile.formatCapabilities) ?? "*" }
 
     /// The process kinds running in `containers`, as a baseline would learn them.

@@ -77,7 +77,7 @@ struct BaselineCommandTests {
         let empty = try directory.vigil(["list"])
         #expect(empty.status == 0 && empty.text.contains("No baselines"), "\(empty)")
         try directory.install(Self.web)
-        try directory.install(Self.webOtherNode.replacingOccurrences("compose:shop/web", "image:nginx:1.27"))
+        try directory.install(Self.webOtherNode.replacingAll("compose:shop/web", with: "image:nginx:1.27"))
         let listed = try directory.vigil(["list"])
         #expect(listed.status == 0, "\(listed)")
         let rows = listed.text.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
@@ -175,7 +175,7 @@ struct BaselineCommandTests {
         #expect(try directory.vigil(["merge", a, b, "--out", out]).status == 0)
         #expect(try BaselineStore.load(file: out) == union)
 
-        let other = try directory.scratch.write("c.baseline", Self.web.replacingOccurrences("compose:shop/web", "image:other:1"))
+        let other = try directory.scratch.write("c.baseline", Self.web.replacingAll("compose:shop/web", with: "image:other:1"))
         let mismatch = try directory.vigil(["merge", a, other])
         #expect(mismatch.status == 2 && mismatch.errorText.contains("merge one workload at a time"), "\(mismatch)")
         let broken = try directory.scratch.write("d.baseline", "format 1\nworkload x\nstate maybe\n")
@@ -220,17 +220,5 @@ struct BaselineCommandTests {
         }
         let result = try directory.vigil(["diff", "--exit-code", "compose:\(project)/web"])
         #expect(found && result.status == 3, "\(result)")
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(_ target: String, _ replacement: String) -> String {
-        var result = ""
-        var rest = Substring(self)
-        while let range = rest.firstRange(of: target) {
-            result += rest[..<range.lowerBound] + replacement
-            rest = rest[range.upperBound...]
-        }
-        return result + rest
     }
 }

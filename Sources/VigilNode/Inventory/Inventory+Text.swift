@@ -42,26 +42,7 @@ extension Inventory {
                 prefix + Self.commandText(process),
             ])
         }
-        var widths = [Int](repeating: 0, count: rows[0].count)
-        for row in rows {
-            for (index, cell) in row.enumerated() where index < row.count - 1 {
-                widths[index] = max(widths[index], cell.count)
-            }
-        }
-        var out = ""
-        for row in rows {
-            var line = "  "
-            for (index, cell) in row.enumerated() {
-                if index == row.count - 1 {
-                    line += cell
-                } else {
-                    line += cell + String(repeating: " ", count: widths[index] - cell.count + 2)
-                }
-            }
-            if line.count > width { line = String(line.prefix(width - 1)) + "…" }
-            out += line + "\n"
-        }
-        return out
+        return TextTable.render(rows, indent: "  ", width: width)
     }
 
     /// The command line as a shell would show it, and the executable when its name differs from argv[0]'s.
