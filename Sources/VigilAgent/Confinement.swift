@@ -1,3 +1,4 @@
+import Glibc
 import VigilKernel
 
 /// What the agent denies itself once it is set up: system calls a process monitor never makes, refused
@@ -22,12 +23,12 @@ enum Confinement {
 
     /// Loads the filter for the whole process; says why when it could not.
     static func apply() -> Result<Int, Errno> {
-        guard var filter = SeccompFilter(allowingByDefault: true) else { return .failure(Errno(rawValue: 12)) }
+        guard var filter = SeccompFilter(allowingByDefault: true) else { return .failure(Errno(rawValue: ENOMEM)) }
         var denied = 0
         do throws(Errno) {
             try filter.synchronizeThreads()
             for name in deniedSystemCalls where SeccompLibrary.syscallNumber(name) != nil {
-                try filter.deny(name, errno: 1)  // EPERM
+                try filter.deny(name, errno: EPERM)
                 denied += 1
             }
             try filter.load()

@@ -191,18 +191,10 @@ extension LiveAgentTests {
 
         // MARK: fork_storm
 
-        @Test("a shell fork bomb with --pids-limit 64: one fork_storm alert within 1 s, one summary when it ends")
-        func forkStorm() throws {
-            try requireLiveAgent()
-            let gate = try Gate()
-            defer { gate.remove() }
-            let containers = TestContainers(test: "rules-storm")
-            defer { containers.removeAll() }
-            let scratch = try ScratchDirectory("storm")
-            defer { scratch.remove() }
-            // The bomb starts when the test opens the gate and stops three seconds later (timeout kills
-            // awk, which relaunches it; the shells it left die at their first refused fork). `sleep` keeps
-            // the container (and so its cgroup) alive after the storm.
+        /// `/gate/bomb.sh`: keeps the container alive with a sleep, waits for the gate, then runs a shell
+        /// fork bomb for three seconds (timeout kills awk, which relaunches it; the shells it left die at
+        /// their first refused fork).
+        static func writeForkBomb(in gate: Gate) throws {
             try LiveGate.writeFile(gate.directory, "f.sh", "f(){ f | f & }; f\n")
             try LiveGate.writeFile(
                 gate.directory, "bomb.sh",
@@ -212,6 +204,20 @@ extension LiveAgentTests {
                 timeout -s KILL 3 awk 'BEGIN { while (1) system("sh /gate/f.sh 2>/dev/null") }'
                 wait
                 """)
+        }
+
+        @Test("a shell fork bomb with --pids-limit 64: one fork_storm alert within 1 s, one summary when it ends")
+        func forkStorm() throws {
+            try requireLiveAgent()
+            let gate = try Gate()
+            defer { gate.remove() }
+            let containers = TestContainers(test: "rules-storm")
+            defer { containers.removeAll() }
+            let scratch = try ScratchDirectory("storm")
+            defer { scratch.remove() }
+            // The bomb starts when the test opens the gate and stops three seconds later; `sleep` keeps
+            // the container (and so its cgroup) alive after the storm.
+            try Self.writeForkBomb(in: gate)
             let (agent, reader) = try Self.startAgent(nil, in: scratch)
             let id = try containers.run(
                 "storm", options: ["--init", "--pids-limit", "64"] + gate.mountOption, ["sh", "/gate/bomb.sh"])
@@ -307,15 +313,7 @@ extension LiveAgentTests {
             defer { containers.removeAll() }
             let scratch = try ScratchDirectory("storm-poll")
             defer { scratch.remove() }
-            try LiveGate.writeFile(gate.directory, "f.sh", "f(){ f | f & }; f\n")
-            try LiveGate.writeFile(
-                gate.directory, "bomb.sh",
-                """
-                sleep 1000 &
-                read x < /gate/go
-                timeout -s KILL 3 awk 'BEGIN { while (1) system("sh /gate/f.sh 2>/dev/null") }'
-                wait
-                """)
+            try Self.writeForkBomb(in: gate)
             let agent = try WatchAgent(["--format", "json", "--source", "poll"])
             let ready = agent.waitFor(seconds: 60) { lines in
                 lines.contains { ($0.message ?? "").hasPrefix("watching by polling") }

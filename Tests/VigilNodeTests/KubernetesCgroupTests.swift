@@ -75,9 +75,20 @@ struct KubernetesCgroupTests {
         private var made: [String] = []
         private(set) var sleeps: [pid_t] = []
 
-        init(hierarchy: String) {
+        /// A temporary host root for the kubelet's and containerd's files; removed with the cgroups.
+        let hostRoot: String
+
+        init(hierarchy: String, hostRoot: String) {
             self.hierarchy = hierarchy
+            self.hostRoot = hostRoot
             prefix = "/vigil-k8s-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        }
+
+        /// For a live test: needs root and a writable cgroup2 hierarchy (fails under CI without them).
+        static func live() throws -> Cgroups {
+            try LiveGate.require(LiveGate.cgroupWritable, "root with a writable cgroup2 hierarchy")
+            let hierarchy = try #require(LiveGate.unifiedCgroupRoot)
+            return Cgroups(hierarchy: hierarchy, hostRoot: try LiveGate.makeTemporaryDirectory("k8s-test"))
         }
 
         /// Makes `relative` (below the prefix) and its missing parents; returns its path from the root.
@@ -126,6 +137,7 @@ struct KubernetesCgroupTests {
             }
             made = []
             if access(hierarchy + prefix, F_OK) == 0 { Issue.record("cgroup \(hierarchy + prefix) left behind") }
+            LiveGate.removeTree(hostRoot)
         }
     }
 
@@ -189,12 +201,9 @@ struct KubernetesCgroupTests {
     @Test("pods in every kubelet/containerd cgroup layout appear with their Kubernetes names and workload keys",
           arguments: Layout.allCases)
     func podsAreNamed(_ layout: Layout) throws {
-        try LiveGate.require(LiveGate.cgroupWritable, "root with a writable cgroup2 hierarchy")
-        let hierarchy = try #require(LiveGate.unifiedCgroupRoot)
-        let hostRoot = try LiveGate.makeTemporaryDirectory("k8s-test")
-        defer { LiveGate.removeTree(hostRoot) }
-        let cgroups = Cgroups(hierarchy: hierarchy)
+        let cgroups = try Cgroups.live()
         defer { cgroups.remove() }
+        let hostRoot = cgroups.hostRoot
 
         let web = Pod(namespace: "shop", name: "web-7d4b9c8f6d-x2x9k", uid: Self.randomUID(), qos: "burstable", owner: "web")
         let db = Pod(namespace: "data", name: "db-0", uid: Self.randomUID(), qos: nil, owner: "db")
@@ -306,12 +315,9 @@ struct KubernetesCgroupTests {
 
     @Test("a pod whose log directories are missing is still found by its cgroup, with its uid and a warning")
     func podWithoutLogsIsFoundWithAWarning() throws {
-        try LiveGate.require(LiveGate.cgroupWritable, "root with a writable cgroup2 hierarchy")
-        let hierarchy = try #require(LiveGate.unifiedCgroupRoot)
-        let hostRoot = try LiveGate.makeTemporaryDirectory("k8s-test")
-        defer { LiveGate.removeTree(hostRoot) }
-        let cgroups = Cgroups(hierarchy: hierarchy)
+        let cgroups = try Cgroups.live()
         defer { cgroups.remove() }
+        let hostRoot = cgroups.hostRoot
 
         let pod = Pod(namespace: "batch", name: "report-28419120-x2x9k", uid: Self.randomUID(), qos: "besteffort",
                       owner: "report")
@@ -335,12 +341,9 @@ struct KubernetesCgroupTests {
 
     @Test("a container of 1,000 processes is read whole: cgroup.procs comes a page (about 680 pids) at a time")
     func largeContainerIsReadWhole() throws {
-        try LiveGate.require(LiveGate.cgroupWritable, "root with a writable cgroup2 hierarchy")
-        let hierarchy = try #require(LiveGate.unifiedCgroupRoot)
-        let hostRoot = try LiveGate.makeTemporaryDirectory("k8s-test")
-        defer { LiveGate.removeTree(hostRoot) }
-        let cgroups = Cgroups(hierarchy: hierarchy)
+        let cgroups = try Cgroups.live()
         defer { cgroups.remove() }
+        let hostRoot = cgroups.hostRoot
 
         let pod = Pod(namespace: "batch", name: "workers-x2x9k", uid: Self.randomUID(), qos: "besteffort", owner: "workers")
         let id = Self.randomHex(64)
@@ -349,7 +352,7 @@ struct KubernetesCgroupTests {
         // agent tests in other suites watch the whole node meanwhile.
         var pids: [Int32] = []
         for _ in 0..<1000 { pids.append(try cgroups.start(["sleep", "300"], in: path, verify: false)) }
-        let procs = LiveGate.readText(hierarchy + path + "/cgroup.procs") ?? ""
+        let procs = LiveGate.readText(cgroups.hierarchy + path + "/cgroup.procs") ?? ""
         #expect(procs.utf8.count > 4096, "the test needs a cgroup.procs of more than one page")
 
         let inventory = try InventoryCollector.collect(
@@ -362,12 +365,9 @@ struct KubernetesCgroupTests {
         "with a container in a user namespace of its own on the node, one sharing the host's is host_user_namespace; the remapped one is not run_as_root"
     )
     func userNamespaces() throws {
-        try LiveGate.require(LiveGate.cgroupWritable, "root with a writable cgroup2 hierarchy")
-        let hierarchy = try #require(LiveGate.unifiedCgroupRoot)
-        let hostRoot = try LiveGate.makeTemporaryDirectory("k8s-test")
-        defer { LiveGate.removeTree(hostRoot) }
-        let cgroups = Cgroups(hierarchy: hierarchy)
+        let cgroups = try Cgroups.live()
         defer { cgroups.remove() }
+        let hostRoot = cgroups.hostRoot
 
         let pod = Pod(namespace: "apps", name: "api-7d4b9c8f6d-x2x9k", uid: Self.randomUID(), qos: "burstable", owner: "api")
         let remapped = PodContainer(pod: pod, name: "remapped", id: Self.randomHex(64))
